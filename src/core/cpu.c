@@ -1,0 +1,94 @@
+/* cpu.c - which SIMD level the kernels use, decided once from cpuid.
+ *
+ * OPTIBENCH_SIMD=scalar|avx2|avx512 lowers the level (never raises it past
+ * what the CPU has), so tests can run every path on one machine. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "optibench.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define OB_X86 1
+#endif
+
+ob_simd ob_cpu_simd_max(void) {
+#ifdef OB_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return OB_SIMD_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return OB_SIMD_AVX2;
+#endif
+    return OB_SIMD_SCALAR;
+}
+
+int ob_cpu_has_vnni(void) {
+#ifdef OB_X86
+    __builtin_cpu_init();
+    return ob_cpu_simd() >= OB_SIMD_AVX512 && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+ob_simd ob_cpu_simd(void) {
+    ob_simd best = ob_cpu_simd_max();
+    const char *e = getenv("OPTIBENCH_SIMD");
+    if (e) {
+        ob_simd want = best;
+        if (!strcmp(e, "scalar")) want = OB_SIMD_SCALAR;
+        else if (!strcmp(e, "avx2")) want = OB_SIMD_AVX2;
+        else if (!strcmp(e, "avx512")) want = OB_SIMD_AVX512;
+        if (want < best) best = want;
+    }
+    return best;
+}
+
+const char *ob_simd_name(ob_simd s) {
+    switch (s) {
+    case OB_SIMD_AVX512: return "avx512";
+    case OB_SIMD_AVX2: return "avx2";
+    default: return "scalar";
+    }
+}
+
+void ob_cpu_describe(char *buf, size_t size) {
+    char model[160] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            if (!strncmp(line, "model name", 10)) {
+                char *p = strchr(line, ':');
+                if (p) {
+                    p++;
+                    while (*p == ' ') p++;
+                    snprintf(model, sizeof model, "%s", p);
+                    model[strcspn(model, "\n")] = 0;
+                }
+                break;
+            }
+        }
+        fclose(f);
+    }
+    char feats[256] = "";
+#ifdef OB_X86
+    static const char *names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni",
+                                  "avx512bf16"};
+    __builtin_cpu_init();
+    int has[7] = {__builtin_cpu_supports("avx2"),     __builtin_cpu_supports("fma"),
+                  __builtin_cpu_supports("f16c"),     __builtin_cpu_supports("avx512f"),
+                  __builtin_cpu_supports("avx512bw"), __builtin_cpu_supports("avx512vnni"),
+                  __builtin_cpu_supports("avx512bf16")};
+    for (int i = 0; i < 7; i++)
+        if (has[i]) {
+            strncat(feats, " ", sizeof feats - strlen(feats) - 1);
+            strncat(feats, names[i], sizeof feats - strlen(feats) - 1);
+        }
+#endif
+    snprintf(buf, size, "%s |%s | kernels: %s", model, feats[0] ? feats : " none",
+             ob_simd_name(ob_cpu_simd()));
+}
