@@ -135,6 +135,8 @@ const char *ob_tokenizer_vocab_str(const ob_tokenizer *tok, int32_t id);
 /* ------------------------------------------------------------------ model */
 
 typedef enum { OB_ARCH_LLAMA = 0, OB_ARCH_GPT2 = 1, OB_ARCH_BIOGPT = 2 } ob_arch;
+/* FFN activations: SwiGLU down(silu(gate x) * up x); GELU tanh approx; exact GELU */
+enum { OB_ACT_SWIGLU = 0, OB_ACT_GELU_TANH = 1, OB_ACT_GELU = 2 };
 
 /* The hyper-parameters of a loaded model.  Per-layer shapes (heads and FFN
  * width can differ after structured pruning) live in the layers; these are
@@ -155,6 +157,17 @@ typedef struct ob_config {
     float rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_orig_max_pos;
     int tied_embeddings; /* lm_head shares the token embedding              */
+    /* What differs between the families, so one forward pass serves all:
+     *   llama : RMSNorm, RoPE, SwiGLU, no biases (qkv_bias for Qwen2)
+     *   gpt2  : LayerNorm, learned positions, GELU(tanh), biases
+     *   biogpt: as gpt2 but exact GELU, embeddings scaled by sqrt(dim),
+     *           positions offset by 2, separate q/k/v projections */
+    int layer_norm;      /* 1: LayerNorm with bias; 0: RMSNorm             */
+    int act;             /* OB_ACT_*                                        */
+    int learned_pos;     /* 1: position embedding table; 0: RoPE            */
+    int pos_offset;      /* index of position 0 in that table               */
+    float embed_scale;   /* token embeddings are multiplied by this         */
+    int qkv_bias, out_bias, ffn_bias; /* which linears carry biases        */
     int32_t bos_id, eos_id; /* from config/generation_config; -1 if unknown  */
     char name[128];      /* model name for reports                          */
 } ob_config;

@@ -4,7 +4,7 @@
  * microsecond: workers spin on a generation counter for a while after each
  * job and only then sleep on a condition variable.  The caller takes part in
  * the work, so a pool of n runs n-1 worker threads. */
-#define _GNU_SOURCE
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>

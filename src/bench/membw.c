@@ -1,0 +1,65 @@
+/* membw.c - measuring read bandwidth with all threads of a pool. */
+#include "bench/membw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+float ob_read_sum(const float *p, size_t n, ob_simd level) {
+#if defined(OB_HAVE_X86)
+    if (level >= OB_SIMD_AVX512) return ob_read_sum_avx512(p, n);
+    if (level >= OB_SIMD_AVX2) return ob_read_sum_avx2(p, n);
+#endif
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += p[i];
+        s1 += p[i + 1];
+        s2 += p[i + 2];
+        s3 += p[i + 3];
+    }
+    for (; i < n; i++) s0 += p[i];
+    return s0 + s1 + s2 + s3;
+}
+
+typedef struct {
+    const float *buf;
+    size_t n;
+    ob_simd level;
+    float *sums; /* one per task, so the reads cannot be optimised away */
+} bw_job;
+
+static void bw_task(void *arg, int i, int n_tasks) {
+    bw_job *j = arg;
+    size_t per = j->n / (size_t)n_tasks, lo = per * (size_t)i, hi = i == n_tasks - 1 ? j->n : lo + per;
+    j->sums[i] = ob_read_sum(j->buf + lo, hi - lo, j->level);
+}
+
+int ob_measure_read_bw(ob_pool *pool, size_t bytes, int reps, ob_stats *gbps, ob_err *err) {
+    size_t n = bytes / sizeof(float);
+    int tasks = ob_pool_size(pool);
+    float *buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+    float *sums = calloc((size_t)tasks, sizeof(float));
+    double *v = calloc((size_t)(reps > 0 ? reps : 1), sizeof(double));
+    if (!buf || !sums || !v) {
+        free(buf);
+        free(sums);
+        free(v);
+        return ob_fail(err, OB_ENOMEM, "bandwidth probe: cannot allocate %zu bytes", bytes);
+    }
+    for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 7); /* touch every page */
+    bw_job j = {buf, n, ob_cpu_simd(), sums};
+    ob_pool_run(pool, bw_task, &j, tasks); /* warm-up */
+    for (int r = 0; r < reps; r++) {
+        double t0 = ob_now();
+        ob_pool_run(pool, bw_task, &j, tasks);
+        v[r] = (double)(n * sizeof(float)) / (ob_now() - t0) / 1e9;
+    }
+    volatile float sink = 0;
+    for (int i = 0; i < tasks; i++) sink += sums[i];
+    (void)sink;
+    *gbps = ob_stats_of(v, reps);
+    free(buf);
+    free(sums);
+    free(v);
+    return 0;
+}

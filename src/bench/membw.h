@@ -1,0 +1,19 @@
+/* membw.h - the machine's memory read bandwidth, measured. */
+#ifndef OB_BENCH_MEMBW_H
+#define OB_BENCH_MEMBW_H
+#include <stddef.h>
+
+#include "bench/stats.h"
+#include "optibench.h"
+
+/* Reads a buffer of `bytes` (far larger than the caches) with every thread
+ * of the pool, `reps` times after one warm-up pass, and summarises GB/s.
+ * Uses the widest SIMD loads available. */
+int ob_measure_read_bw(ob_pool *pool, size_t bytes, int reps, ob_stats *gbps, ob_err *err);
+
+/* Sums n floats (the read loop); level picks scalar or SIMD. */
+float ob_read_sum(const float *p, size_t n, ob_simd level);
+float ob_read_sum_avx512(const float *p, size_t n);
+float ob_read_sum_avx2(const float *p, size_t n);
+
+#endif

@@ -1,0 +1,179 @@
+/* model.c - model lifetime, storage and description. */
+#include "model/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/safetensors.h"
+
+ob_load_params ob_load_default_params(void) {
+    ob_load_params p = {.use_mmap = 1, .tokenizer_path = NULL};
+    return p;
+}
+
+ob_model *ob_model_new(void) { return calloc(1, sizeof(ob_model)); }
+
+void *ob_model_alloc(ob_model *m, size_t size) {
+    size_t hdr = (sizeof(ob_buf) + 63) & ~(size_t)63;
+    ob_buf *b = aligned_alloc(64, (hdr + size + 63) & ~(size_t)63);
+    if (!b) return NULL;
+    b->next = m->bufs;
+    b->size = size;
+    m->bufs = b;
+    m->owned_bytes += (int64_t)size;
+    void *p = (char *)b + hdr;
+    memset(p, 0, size);
+    return p;
+}
+
+void ob_model_free(ob_model *m) {
+    if (!m) return;
+    ob_tokenizer_free(m->tok);
+    for (int i = 0; i < m->n_maps; i++) ob_mapfile_close(&m->maps[i]);
+    free(m->maps);
+    for (int i = 0; i < m->n_st; i++) ob_st_close(m->st_files[i]);
+    free(m->st_files);
+    for (ob_buf *b = m->bufs, *n; b; b = n) {
+        n = b->next;
+        free(b);
+    }
+    free(m->layers);
+    free(m);
+}
+
+void ob_model_default_layer_shapes(ob_model *m) {
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        m->layers[l].n_heads = m->cfg.n_heads;
+        m->layers[l].n_kv_heads = m->cfg.n_kv_heads;
+        m->layers[l].ffn_dim = m->cfg.ffn_dim;
+    }
+}
+
+static int check_mat(const ob_matrix *w, int64_t rows, int64_t cols, const char *what, int l,
+                     const char *name, ob_err *err) {
+    if (!w->data) return ob_fail(err, OB_EFORMAT, "%s: layer %d: missing %s", what, l, name);
+    if (w->rows != rows || w->cols != cols)
+        return ob_fail(err, OB_EFORMAT, "%s: layer %d: %s is %lldx%lld, expected %lldx%lld", what, l, name,
+                       (long long)w->rows, (long long)w->cols, (long long)rows, (long long)cols);
+    return 0;
+}
+
+int ob_model_validate(const ob_model *m, const char *what, ob_err *err) {
+    const ob_config *c = &m->cfg;
+    if (c->dim <= 0 || c->n_layers <= 0 || c->n_heads <= 0 || c->n_kv_heads <= 0 || c->head_dim <= 0 ||
+        c->n_vocab <= 0 || c->max_seq <= 0 || c->ffn_dim <= 0)
+        return ob_fail(err, OB_EFORMAT, "%s: config has a non-positive size", what);
+    if (c->head_dim % 2 && !c->learned_pos)
+        return ob_fail(err, OB_EFORMAT, "%s: head_dim %d must be even for RoPE", what, c->head_dim);
+    int rc;
+    for (int l = 0; l < c->n_layers; l++) {
+        const ob_layer *L = &m->layers[l];
+        int hd = c->head_dim;
+        if (L->n_heads <= 0 || L->n_kv_heads <= 0 || L->n_heads % L->n_kv_heads)
+            return ob_fail(err, OB_EFORMAT, "%s: layer %d: %d query heads do not divide into %d kv heads", what,
+                           l, L->n_heads, L->n_kv_heads);
+        if ((rc = check_mat(&L->wq, (int64_t)L->n_heads * hd, c->dim, what, l, "q projection", err)) ||
+            (rc = check_mat(&L->wk, (int64_t)L->n_kv_heads * hd, c->dim, what, l, "k projection", err)) ||
+            (rc = check_mat(&L->wv, (int64_t)L->n_kv_heads * hd, c->dim, what, l, "v projection", err)) ||
+            (rc = check_mat(&L->wo, c->dim, (int64_t)L->n_heads * hd, what, l, "o projection", err)) ||
+            (rc = check_mat(&L->w_up, L->ffn_dim, c->dim, what, l, "up projection", err)) ||
+            (rc = check_mat(&L->w_down, c->dim, L->ffn_dim, what, l, "down projection", err)))
+            return rc;
+        if (c->act == OB_ACT_SWIGLU &&
+            (rc = check_mat(&L->w_gate, L->ffn_dim, c->dim, what, l, "gate projection", err)))
+            return rc;
+        if (!L->attn_norm || !L->ffn_norm) return ob_fail(err, OB_EFORMAT, "%s: layer %d: missing norm weights", what, l);
+    }
+    if (!m->tok_embd.data || m->tok_embd.rows != c->n_vocab || m->tok_embd.cols != c->dim)
+        return ob_fail(err, OB_EFORMAT, "%s: token embedding missing or not %dx%d", what, c->n_vocab, c->dim);
+    if (!m->lm_head.data || m->lm_head.rows != c->n_vocab || m->lm_head.cols != c->dim)
+        return ob_fail(err, OB_EFORMAT, "%s: output head missing or not %dx%d", what, c->n_vocab, c->dim);
+    if (!m->out_norm) return ob_fail(err, OB_EFORMAT, "%s: missing final norm", what);
+    if (c->learned_pos && !m->pos_embd) return ob_fail(err, OB_EFORMAT, "%s: missing position embeddings", what);
+    return 0;
+}
+
+int ob_model_load(const char *path, const ob_load_params *params, ob_model **out, ob_err *err) {
+    *out = NULL;
+    ob_load_params defaults = ob_load_default_params();
+    if (!params) params = &defaults;
+    ob_model *m = ob_model_new();
+    if (!m) return ob_fail(err, OB_ENOMEM, "%s: out of memory", path);
+    snprintf(m->source, sizeof m->source, "%s", path);
+    int rc;
+    if (ob_is_dir(path)) rc = ob_load_hf_dir(m, path, params, err);
+    else if (ob_is_file(path)) rc = ob_load_llama2c(m, path, params, err);
+    else rc = ob_fail(err, OB_EIO, "%s: no such file or directory", path);
+    if (!rc) rc = ob_model_validate(m, path, err);
+    if (rc) {
+        ob_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+const ob_config *ob_model_config(const ob_model *m) { return &m->cfg; }
+const ob_tokenizer *ob_model_tokenizer(const ob_model *m) { return m->tok; }
+
+static int64_t mat_numel(const ob_matrix *w) { return w->data ? w->rows * w->cols : 0; }
+
+int64_t ob_model_n_params(const ob_model *m) {
+    const ob_config *c = &m->cfg;
+    int64_t n = mat_numel(&m->tok_embd) + (m->cfg.tied_embeddings ? 0 : mat_numel(&m->lm_head));
+    n += (int64_t)c->dim * (m->out_norm_b ? 2 : 1);
+    if (m->pos_embd) n += (int64_t)(c->max_seq + c->pos_offset) * c->dim;
+    for (int l = 0; l < c->n_layers; l++) {
+        const ob_layer *L = &m->layers[l];
+        n += mat_numel(&L->wq) + mat_numel(&L->wk) + mat_numel(&L->wv) + mat_numel(&L->wo);
+        n += mat_numel(&L->w_gate) + mat_numel(&L->w_up) + mat_numel(&L->w_down);
+        n += (int64_t)c->dim * 2 * (L->attn_norm_b ? 2 : 1);
+        if (L->bq) n += L->wq.rows + L->wk.rows + L->wv.rows;
+        if (L->bo) n += c->dim;
+        if (L->b_up) n += L->ffn_dim;
+        if (L->b_down) n += c->dim;
+    }
+    return n;
+}
+
+static int64_t layer_matrix_bytes(const ob_layer *L) {
+    const ob_matrix *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    int64_t b = 0;
+    for (int i = 0; i < 7; i++)
+        if (ms[i]->data) b += (int64_t)ob_matrix_bytes(ms[i]);
+    return b;
+}
+
+int64_t ob_model_bytes_per_token(const ob_model *m) {
+    int64_t b = (int64_t)ob_matrix_bytes(&m->lm_head);
+    for (int l = 0; l < m->cfg.n_layers; l++) b += layer_matrix_bytes(&m->layers[l]);
+    return b;
+}
+
+int64_t ob_model_weight_bytes(const ob_model *m) {
+    int64_t b = ob_model_bytes_per_token(m);
+    if (!m->cfg.tied_embeddings) b += (int64_t)ob_matrix_bytes(&m->tok_embd);
+    int64_t vec = ob_model_n_params(m) - mat_numel(&m->tok_embd) - (m->cfg.tied_embeddings ? 0 : mat_numel(&m->lm_head));
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const ob_layer *L = &m->layers[l];
+        vec -= mat_numel(&L->wq) + mat_numel(&L->wk) + mat_numel(&L->wv) + mat_numel(&L->wo) +
+               mat_numel(&L->w_gate) + mat_numel(&L->w_up) + mat_numel(&L->w_down);
+    }
+    return b + vec * 4;
+}
+
+static const char *arch_name(ob_arch a) {
+    return a == OB_ARCH_GPT2 ? "gpt2" : a == OB_ARCH_BIOGPT ? "biogpt" : "llama";
+}
+
+void ob_model_describe(const ob_model *m, char *buf, size_t size) {
+    const ob_config *c = &m->cfg;
+    snprintf(buf, size,
+             "%s (%s, from %s): dim=%d layers=%d heads=%d kv_heads=%d head_dim=%d ffn=%d vocab=%d ctx=%d "
+             "weights=%s params=%.2fM size=%.1f MB%s",
+             c->name, arch_name(c->arch), m->format_name ? m->format_name : "?", c->dim, c->n_layers, c->n_heads,
+             c->n_kv_heads, c->head_dim, c->ffn_dim, c->n_vocab, c->max_seq, ob_format_name(m->layers[0].wq.format),
+             (double)ob_model_n_params(m) / 1e6, (double)ob_model_weight_bytes(m) / 1e6,
+             c->tied_embeddings ? " tied-head" : "");
+}
