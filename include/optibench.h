@@ -124,6 +124,12 @@ int ob_token_to_piece(const ob_tokenizer *tok, int32_t prev_id, int32_t id, char
  * Returns the full decoded length in bytes. */
 size_t ob_detokenize(const ob_tokenizer *tok, const int32_t *ids, int n_ids, char *buf, size_t size);
 
+/* Writes dir/tokenizer.json and dir/tokenizer_config.json describing tok in
+ * Hugging Face's format, so that loading them gives the same encodings.  A
+ * llama2.c tokenizer becomes a SentencePiece-style BPE with byte fallback
+ * whose merges are ranked by the merged piece's score. */
+int ob_tokenizer_save_hf(const ob_tokenizer *tok, const char *dir, ob_err *err);
+
 int ob_tokenizer_n_vocab(const ob_tokenizer *tok);
 int32_t ob_tokenizer_bos(const ob_tokenizer *tok); /* -1 if none */
 int32_t ob_tokenizer_eos(const ob_tokenizer *tok); /* -1 if none */

@@ -119,6 +119,52 @@ static void check_multi_sequence_batch(const char *path, ob_pool *pool) {
     ob_model_free(m);
 }
 
+/* the tokenizer written as tokenizer.json encodes and decodes like the original */
+static void check_tokenizer_export(const ob_tokenizer *orig, const char *dir, const char *label) {
+    ob_err err = {0};
+    CHECK_OK(ob_tokenizer_save_hf(orig, dir, &err), &err);
+    char tj[700], tc[700];
+    snprintf(tj, sizeof tj, "%s/tokenizer.json", dir);
+    snprintf(tc, sizeof tc, "%s/tokenizer_config.json", dir);
+    ob_tokenizer *t;
+    CHECK_OK(ob_tokenizer_load_hf(tj, tc, &t, &err), &err);
+    if (err.code) return;
+    static const char *texts[] = {
+        "Once upon a time, there was a little girl named Lily.",
+        "  Two  spaces, tabs\tand\nnewlines\n\n",
+        "Numbers 1234567 and 3.14159; punctuation!? \"quotes\" (parens) [brackets] {braces}",
+        "naïve café, Straße, 日本語のテキスト, emoji 🙂🚀, Ελληνικά, русский",
+        "The quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX! the-quick_brown~fox",
+        "a", " ", "",
+        "Spot wanted to play with the ball. He ran and ran until he was tired and sleepy.",
+    };
+    int same = 1, round = 1;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        int32_t ia[256], ib[256];
+        int na = 0, nb = 0;
+        size_t len = strlen(texts[i]);
+        CHECK_OK(ob_tokenize(orig, texts[i], len, 1, 0, ia, 256, &na, &err), &err);
+        CHECK_OK(ob_tokenize(t, texts[i], len, 1, 0, ib, 256, &nb, &err), &err);
+        if (na != nb || memcmp(ia, ib, (size_t)na * 4)) {
+            same = 0;
+            fprintf(stderr, "%s: tokenizer.json encodes \"%s\" differently (%d vs %d ids)\n", label, texts[i], na, nb);
+        }
+        char buf[1024];
+        ob_detokenize(t, ib, nb, buf, sizeof buf);
+        if (strcmp(buf, texts[i])) {
+            round = 0;
+            fprintf(stderr, "%s: round trip of \"%s\" gave \"%s\"\n", label, texts[i], buf);
+        }
+    }
+    CHECK(same, "%s: exported tokenizer.json encodes differently from the original", label);
+    CHECK(round, "%s: exported tokenizer.json does not round-trip", label);
+    CHECK(ob_tokenizer_bos(t) == ob_tokenizer_bos(orig) && ob_tokenizer_eos(t) == ob_tokenizer_eos(orig) &&
+              ob_tokenizer_add_bos_default(t) == ob_tokenizer_add_bos_default(orig) &&
+              ob_tokenizer_n_vocab(t) == ob_tokenizer_n_vocab(orig),
+          "%s: exported tokenizer has other bos/eos/add_bos/vocab size", label);
+    ob_tokenizer_free(t);
+}
+
 static void check_convert_roundtrip(const char *bin, ob_pool *pool, const char *label) {
     ob_err err = {0};
     ob_model *a, *b;
@@ -144,6 +190,7 @@ static void check_convert_roundtrip(const char *bin, ob_pool *pool, const char *
     CHECK_OK(ob_forward(cb, 0, toks, 6, 0, 1, lb, &err), &err);
     float d = max_abs_diff(la, lb, 6 * (size_t)V);
     printf("%s: llama2.c vs converted Hugging Face directory: max abs diff %.3g\n", label, d);
+    if (ob_model_tokenizer(a)) check_tokenizer_export(ob_model_tokenizer(a), dir, label);
     CHECK(d == 0.0f, "%s: llama2.c and converted logits differ by %g (expected identical)", label, d);
     CHECK(ob_model_n_params(a) == ob_model_n_params(b), "parameter counts differ");
     free(la);
@@ -250,7 +297,7 @@ static void check_sampler_unit(void) {
 static void check_bad_inputs(void) {
     ob_err err = {0};
     ob_model *m = NULL;
-    char path[512], cmd[1200];
+    char path[700], cmd[1600];
     snprintf(path, sizeof path, "%s/good.bin", tmpdir);
     size_t size = write_tiny_llama2c(path, 16, 24, 1, 2, 2, 40, 8, 1, 3);
     /* truncated */
