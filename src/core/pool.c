@@ -1,13 +1,14 @@
 /* pool.c - a thread pool created once and handed to every kernel.
  *
  * Decode calls the pool ~50 times per token, so dispatch must cost about a
- * microsecond: workers spin on a generation counter for a while after each
- * job and only then sleep on a condition variable.  The caller takes part in
+ * microsecond: workers spin on the job ticket for a while after each job,
+ * then yield, and only then sleep on a condition variable.  The caller takes part in
  * the work, so a pool of n runs n-1 worker threads. */
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -25,35 +26,51 @@
  * progress), then sleep. */
 enum { SPIN_ITERS = 1 << 14, YIELD_ITERS = 1 << 10 };
 
+/* Work is handed out through one 64-bit ticket: the job number in the high
+ * half, the next task index in the low half.  A thread takes a task with a
+ * compare-and-swap on the ticket, so a task is only ever taken from the job
+ * it belongs to, and the caller waits for tasks done rather than for
+ * workers: a worker that is asleep or descheduled simply takes nothing, and
+ * the caller runs the rest itself. */
 struct ob_pool {
-    int n;                 /* threads including the caller */
-    pthread_t *threads;    /* [n-1] */
+    int n;                   /* threads including the caller */
+    pthread_t *threads;      /* [n-1] */
     pthread_mutex_t mu;
     pthread_cond_t wake;
-    atomic_uint gen;       /* bumped once per job          */
-    atomic_int next;       /* next task index to take      */
-    atomic_int pending;    /* workers still in this job    */
+    _Atomic uint64_t ticket; /* job << 32 | next task */
+    atomic_int n_tasks;      /* tasks of the current job */
+    atomic_int done;         /* tasks finished */
     atomic_int sleepers;
     atomic_int stop;
-    ob_task_fn fn;
+    ob_task_fn fn;           /* written before the job is published */
     void *ctx;
-    int n_tasks;
 };
 
-static void run_tasks(ob_pool *p) {
+/* Takes and runs tasks of the job in the ticket until none is left; returns
+ * that job's number. */
+static uint32_t run_tasks(ob_pool *p) {
     for (;;) {
-        int i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-        if (i >= p->n_tasks) break;
-        p->fn(p->ctx, i, p->n_tasks);
+        uint64_t t = atomic_load_explicit(&p->ticket, memory_order_acquire);
+        int i = (int)(t & 0xffffffffu), n = atomic_load_explicit(&p->n_tasks, memory_order_relaxed);
+        if (i >= n) return (uint32_t)(t >> 32);
+        if (!atomic_compare_exchange_weak_explicit(&p->ticket, &t, t + 1, memory_order_acq_rel,
+                                                   memory_order_relaxed))
+            continue;
+        /* the ticket still named this job, which cannot finish before task i
+         * does, so fn, ctx and n are this job's */
+        p->fn(p->ctx, i, n);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
     }
 }
 
 static void *worker(void *arg) {
     ob_pool *p = arg;
-    unsigned seen = atomic_load(&p->gen);
+    uint32_t seen = 0; /* job 0 is the empty ticket the pool starts with; never read
+                          the ticket here: a job posted before this thread ran would
+                          be taken for seen and slept through */
     for (;;) {
         int spins = 0;
-        while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen) {
+        while ((uint32_t)(atomic_load_explicit(&p->ticket, memory_order_acquire) >> 32) == seen) {
             if (atomic_load(&p->stop)) return NULL;
             if (++spins < SPIN_ITERS) {
                 cpu_relax();
@@ -65,16 +82,14 @@ static void *worker(void *arg) {
             }
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
-            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+            while ((uint32_t)(atomic_load(&p->ticket) >> 32) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
             spins = 0;
         }
         if (atomic_load(&p->stop)) return NULL;
-        seen = atomic_load(&p->gen);
-        run_tasks(p);
-        atomic_fetch_sub_explicit(&p->pending, 1, memory_order_release);
+        seen = run_tasks(p);
     }
 }
 
@@ -132,18 +147,18 @@ void ob_pool_run(ob_pool *p, ob_task_fn fn, void *ctx, int n_tasks) {
     }
     p->fn = fn;
     p->ctx = ctx;
-    p->n_tasks = n_tasks;
-    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->n_tasks, n_tasks, memory_order_relaxed);
+    uint64_t job = (atomic_load(&p->ticket) >> 32) + 1;
+    atomic_store_explicit(&p->ticket, job << 32, memory_order_seq_cst); /* publish */
     if (atomic_load(&p->sleepers) > 0) {
         pthread_mutex_lock(&p->mu);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
     }
     run_tasks(p);
-    for (int spins = 0; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+    for (int spins = 0; atomic_load_explicit(&p->done, memory_order_acquire) < n_tasks; spins++) {
         if (spins < SPIN_ITERS) cpu_relax();
-        else sched_yield(); /* a worker was descheduled: let it run */
+        else sched_yield(); /* a worker holding a task was descheduled: let it run */
     }
 }
