@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_reference.sh BUILD_DIR - the engine's logits against an independent
-# NumPy reference (tests/ref/forward_np.py) on tiny random Llama and GPT-2
-# checkpoints made by tests/ref/make_tiny.py.
+# NumPy reference (tests/ref/forward_np.py) on tiny random checkpoints made by
+# tests/ref/make_tiny.py: Llama (MHA/GQA/MQA, llama3 rope, head_dim, F16,
+# BF16, sharded with an index), Mistral, Qwen2 (q/k/v biases), GPT-2
+# (gelu_new and exact "gelu", F16) and BioGPT (embedding scale on and off).
 #
 # For every shape: `optibench logits --all` on a seeded token sequence must
 # match the reference at every position within 1e-4, and `optibench logits`
@@ -71,14 +73,19 @@ variants=()
 if grep -q -- '--batch' <<<"$help"; then variants+=("batch1:--batch 1" "batch3:--batch 3"); fi
 if grep -qE -- '--threads|-t N' <<<"$help"; then variants+=("threads3:-t 3"); fi
 
-for name in $("$PY" "$REF/make_tiny.py" --list); do
+# every shape's name and token sequence from one Python start
+if ! cases=$("$PY" "$REF/make_tiny.py" --list-tokens) || [ -z "$cases" ]; then
+    echo "case make_tiny: FAIL (--list-tokens)"
+    failed=$((failed + 1))
+    finish
+fi
+while read -r name toks; do
     dir=$TMP/$name
     if ! "$PY" "$REF/make_tiny.py" "$name" "$dir/model"; then
         echo "case $name: FAIL (make_tiny)"
         failed=$((failed + 2))
         continue
     fi
-    toks=$("$PY" "$REF/make_tiny.py" --tokens "$name")
     mkdir -p "$dir/prefix"
     run_engine "$dir/all.bin" -m "$dir/model" --tokens "$toks" --all
     IFS=, read -r -a arr <<<"$toks"
@@ -105,6 +112,6 @@ for name in $("$PY" "$REF/make_tiny.py" --list); do
     f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
     passed=$((passed + p))
     failed=$((failed + f))
-done
+done <<<"$cases"
 
 finish

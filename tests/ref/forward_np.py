@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""forward_np.py - an independent NumPy (float64) forward pass for Llama and
-GPT-2 family checkpoints in Hugging Face layout.
+"""forward_np.py - an independent NumPy (float64) forward pass for Llama
+(also Mistral and Qwen2), GPT-2 and BioGPT checkpoints in Hugging Face layout.
 
   forward_np.py MODEL_DIR 3,17,5,...  [-o OUT.bin]
       prints the logits' shape and last row summary; with -o writes float32
@@ -9,8 +9,9 @@ GPT-2 family checkpoints in Hugging Face layout.
 As a module: m = load(model_dir); logits = forward(m, tokens) gives a
 float64 [n_tokens, vocab] array of the logits at every position.
 
-Weights are read from model.safetensors with safetensors_np, so a model
-stored in F16 or BF16 is evaluated with exactly its rounded weights.
+Weights are read from model.safetensors, or from the shards that
+model.safetensors.index.json names, with safetensors_np, so a model stored in
+F16 or BF16 is evaluated with exactly its rounded weights.
 """
 import json
 import math
@@ -23,9 +24,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_np as st  # noqa: E402
 
 
+LLAMA_TYPES = ("llama", "mistral", "qwen2")
+
+
 class Model:
     def __init__(self, kind, cfg, w):
-        self.kind = kind  # "llama" or "gpt2"
+        self.kind = kind  # "llama" (llama, mistral, qwen2), "gpt2" or "biogpt"
         self.cfg = cfg
         self.w = w  # name (prefix-less for gpt2) -> float64 array
 
@@ -33,8 +37,30 @@ class Model:
 def load(model_dir):
     with open(os.path.join(model_dir, "config.json")) as f:
         cfg = json.load(f)
-    w, _, _ = st.load(os.path.join(model_dir, "model.safetensors"))
-    return from_weights(cfg, w)
+    return from_weights(cfg, load_weights(model_dir))
+
+
+def load_weights(model_dir):
+    """name -> float64 array from model.safetensors, or else from the shards
+    of model.safetensors.index.json; every shard must hold exactly the
+    tensors the weight_map assigns to it."""
+    single = os.path.join(model_dir, "model.safetensors")
+    if os.path.exists(single):
+        return st.load(single)[0]
+    with open(os.path.join(model_dir, "model.safetensors.index.json")) as f:
+        index = json.load(f)
+    wmap = index["weight_map"]
+    w = {}
+    for fname in sorted(set(wmap.values())):
+        if os.path.basename(fname) != fname:
+            raise ValueError("shard name %r is not a plain file name" % fname)
+        part = st.load(os.path.join(model_dir, fname))[0]
+        want = {k for k, v in wmap.items() if v == fname}
+        if set(part) != want:
+            raise ValueError("%s holds %s, weight_map says %s"
+                             % (fname, sorted(set(part) - want), sorted(want - set(part))))
+        w.update(part)
+    return w
 
 
 def from_weights(cfg, w):
@@ -43,8 +69,10 @@ def from_weights(cfg, w):
         w = {(k[len("transformer."):] if k.startswith("transformer.") else k): v
              for k, v in w.items()}
         return Model("gpt2", cfg, w)
-    if mt == "llama":
+    if mt in LLAMA_TYPES:
         return Model("llama", cfg, dict(w))
+    if mt == "biogpt":
+        return Model("biogpt", cfg, dict(w))
     raise ValueError("forward_np: unsupported model_type %r" % mt)
 
 
@@ -122,6 +150,14 @@ def llama_forward(m, tokens):
     eps = float(cfg.get("rms_norm_eps", 1e-6))
     if nh % nkv:
         raise ValueError("n_heads %d not a multiple of n_kv_heads %d" % (nh, nkv))
+    mt = cfg.get("model_type", "llama")
+    # Qwen2 always has q/k/v biases (no o_proj bias); Llama and Mistral none
+    qkv_bias = mt == "qwen2"
+    # sliding-window attention is not implemented: refuse where it would mask
+    win = cfg.get("sliding_window") if mt == "mistral" or cfg.get("use_sliding_window") else None
+    if win is not None and len(tokens) > win:
+        raise ValueError("forward_np: %d tokens exceed sliding_window %d (not implemented)"
+                         % (len(tokens), win))
     group = nh // nkv
     inv_freq = llama_inv_freq(cfg, hd)
     toks = np.asarray(tokens, dtype=np.int64)
@@ -135,6 +171,10 @@ def llama_forward(m, tokens):
         q = (h @ w[p + "self_attn.q_proj.weight"].T).reshape(T, nh, hd)
         k = (h @ w[p + "self_attn.k_proj.weight"].T).reshape(T, nkv, hd)
         v = (h @ w[p + "self_attn.v_proj.weight"].T).reshape(T, nkv, hd)
+        if qkv_bias:
+            q = q + w[p + "self_attn.q_proj.bias"].reshape(nh, hd)
+            k = k + w[p + "self_attn.k_proj.bias"].reshape(nkv, hd)
+            v = v + w[p + "self_attn.v_proj.bias"].reshape(nkv, hd)
         q = rope_rotate_half(q, pos, inv_freq)
         k = rope_rotate_half(k, pos, inv_freq)
         a = causal_attention(q, k[:, kv_of_head], v[:, kv_of_head], 1.0 / math.sqrt(hd))
@@ -165,6 +205,17 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def gelu_erf(x):
+    """Exact GELU, x * Phi(x) (transformers' "gelu")."""
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+ACTS = {"gelu_new": gelu_new, "gelu_pytorch_tanh": gelu_new, "gelu": gelu_erf}
+
+
 def gpt2_forward(m, tokens):
     cfg, w = m.cfg, m.w
     dim = cfg["n_embd"]
@@ -173,8 +224,9 @@ def gpt2_forward(m, tokens):
     L = cfg["n_layer"]
     eps = float(cfg.get("layer_norm_epsilon", 1e-5))
     act = cfg.get("activation_function", "gelu_new")
-    if act not in ("gelu_new", "gelu_pytorch_tanh"):
+    if act not in ACTS:
         raise ValueError("forward_np: activation %r not implemented" % act)
+    act = ACTS[act]
     toks = np.asarray(tokens, dtype=np.int64)
     T = len(toks)
     if T > cfg["n_positions"]:
@@ -190,10 +242,58 @@ def gpt2_forward(m, tokens):
         a = causal_attention(q, k, v, 1.0 / math.sqrt(hd)).reshape(T, dim)
         x = x + a @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         h = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-        f = gelu_new(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
+        f = act(h @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
         x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
     x = layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
     return x @ w["wte.weight"].T
+
+
+# --------------------------------------------------------------- biogpt ----
+
+BIOGPT_POS_OFFSET = 2  # fairseq: position p reads row p + 2 of embed_positions
+
+
+def biogpt_forward(m, tokens):
+    """BioGptForCausalLM: pre-LayerNorm decoder, nn.Linear (out, in)
+    projections with biases, token embeddings times sqrt(hidden_size) when
+    scale_embedding, learned positions offset by 2, exact GELU, final
+    biogpt.layer_norm, output_projection head (no bias)."""
+    cfg, w = m.cfg, m.w
+    dim = cfg["hidden_size"]
+    nh = cfg["num_attention_heads"]
+    hd = dim // nh
+    L = cfg["num_hidden_layers"]
+    eps = float(cfg.get("layer_norm_eps", 1e-12))
+    act = cfg.get("hidden_act", "gelu")
+    if act not in ACTS:
+        raise ValueError("forward_np: activation %r not implemented" % act)
+    act = ACTS[act]
+    scale = math.sqrt(dim) if cfg.get("scale_embedding", True) else 1.0
+    toks = np.asarray(tokens, dtype=np.int64)
+    T = len(toks)
+    if T > cfg["max_position_embeddings"]:
+        raise ValueError("sequence of %d longer than max_position_embeddings %d"
+                         % (T, cfg["max_position_embeddings"]))
+    x = scale * w["biogpt.embed_tokens.weight"][toks] \
+        + w["biogpt.embed_positions.weight"][np.arange(T) + BIOGPT_POS_OFFSET]
+
+    def lin(h, name):
+        return h @ w[name + ".weight"].T + w[name + ".bias"]
+
+    for i in range(L):
+        p = "biogpt.layers.%d." % i
+        h = layer_norm(x, w[p + "self_attn_layer_norm.weight"], w[p + "self_attn_layer_norm.bias"], eps)
+        # BioGptAttention scales q by head_dim^-0.5 after the projection
+        # (bias included); the same as scaling the scores
+        q = (lin(h, p + "self_attn.q_proj") * hd ** -0.5).reshape(T, nh, hd)
+        k = lin(h, p + "self_attn.k_proj").reshape(T, nh, hd)
+        v = lin(h, p + "self_attn.v_proj").reshape(T, nh, hd)
+        a = causal_attention(q, k, v, 1.0).reshape(T, dim)
+        x = x + lin(a, p + "self_attn.out_proj")
+        h = layer_norm(x, w[p + "final_layer_norm.weight"], w[p + "final_layer_norm.bias"], eps)
+        x = x + lin(act(lin(h, p + "fc1")), p + "fc2")
+    x = layer_norm(x, w["biogpt.layer_norm.weight"], w["biogpt.layer_norm.bias"], eps)
+    return x @ w["output_projection.weight"].T
 
 
 def forward(m, tokens):
@@ -202,6 +302,8 @@ def forward(m, tokens):
         raise ValueError("empty token list")
     if m.kind == "llama":
         return llama_forward(m, tokens)
+    if m.kind == "biogpt":
+        return biogpt_forward(m, tokens)
     return gpt2_forward(m, tokens)
 
 

@@ -2,6 +2,7 @@
 """selftest.py - internal-consistency checks of the NumPy reference itself
 (no engine needed).  Prints one line per check and a closing
 "selftest: N passed, N failed"; exits non-zero on failure."""
+import json
 import math
 import os
 import struct
@@ -151,7 +152,14 @@ def llama_slow(m, tokens):
             wv=w[p + "self_attn.v_proj.weight"], wo=w[p + "self_attn.o_proj.weight"],
             n1=w[p + "input_layernorm.weight"], n2=w[p + "post_attention_layernorm.weight"],
             g=w[p + "mlp.gate_proj.weight"], u=w[p + "mlp.up_proj.weight"],
-            d=w[p + "mlp.down_proj.weight"]))
+            d=w[p + "mlp.down_proj.weight"],
+            # Qwen2's q/k/v biases, permuted like their matrices' rows
+            bq=meta_layout(w[p + "self_attn.q_proj.bias"][:, None], nh, hd)[:, 0]
+            if cfg.get("model_type") == "qwen2" else np.zeros(nh * hd),
+            bk=meta_layout(w[p + "self_attn.k_proj.bias"][:, None], nkv, hd)[:, 0]
+            if cfg.get("model_type") == "qwen2" else np.zeros(nkv * hd),
+            bv=w[p + "self_attn.v_proj.bias"]
+            if cfg.get("model_type") == "qwen2" else np.zeros(nkv * hd)))
     head = w.get("lm_head.weight", w["model.embed_tokens.weight"])
     if cfg.get("tie_word_embeddings"):
         head = w["model.embed_tokens.weight"]
@@ -173,7 +181,7 @@ def llama_slow(m, tokens):
         x = w["model.embed_tokens.weight"][tok].copy()
         for i, ly in enumerate(lay):
             h = rms(x, ly["n1"])
-            q, k, v = ly["wq"] @ h, ly["wk"] @ h, ly["wv"] @ h
+            q, k, v = ly["wq"] @ h + ly["bq"], ly["wk"] @ h + ly["bk"], ly["wv"] @ h + ly["bv"]
             k = np.concatenate([rot(k[j * hd:(j + 1) * hd], pos) for j in range(nkv)])
             kc[i].append(k)
             vc[i].append(v)
@@ -194,6 +202,11 @@ def llama_slow(m, tokens):
     return np.array(out)
 
 
+def gelu_phi(x):
+    """Exact GELU as x * Phi(x), Phi through erfc (forward_np uses erf)."""
+    return np.array([v * 0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x])
+
+
 def gpt2_slow(m, tokens):
     """Token-by-token GPT-2 with a KV cache and per-head loops."""
     cfg, w = m.cfg, m.w
@@ -206,8 +219,11 @@ def gpt2_slow(m, tokens):
         d = x - mu
         return d / math.sqrt(float(np.dot(d, d)) / len(x) + eps) * g + b
 
-    def gelu(x):
-        return 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+    if cfg["activation_function"] == "gelu":
+        gelu = gelu_phi
+    else:
+        def gelu(x):
+            return 0.5 * x * (1 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
 
     kc = [[] for _ in range(L)]
     vc = [[] for _ in range(L)]
@@ -237,6 +253,53 @@ def gpt2_slow(m, tokens):
     return np.array(out)
 
 
+def biogpt_slow(m, tokens):
+    """Token-by-token BioGPT with a KV cache and per-head loops; scales the
+    scores (not q) by 1/sqrt(head_dim)."""
+    cfg, w = m.cfg, m.w
+    dim, nh, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
+    hd = dim // nh
+    eps = cfg["layer_norm_eps"]
+    scale = math.sqrt(dim) if cfg["scale_embedding"] else 1.0
+    assert cfg["hidden_act"] == "gelu"
+
+    def ln(x, n):
+        mu = x.sum() / len(x)
+        d = x - mu
+        return d / math.sqrt(float(np.dot(d, d)) / len(x) + eps) * w[n + ".weight"] + w[n + ".bias"]
+
+    def lin(x, n):
+        return w[n + ".weight"] @ x + w[n + ".bias"]
+
+    kc = [[] for _ in range(L)]
+    vc = [[] for _ in range(L)]
+    out = []
+    for pos, tok in enumerate(tokens):
+        x = w["biogpt.embed_tokens.weight"][tok] * scale + w["biogpt.embed_positions.weight"][pos + 2]
+        for i in range(L):
+            p = "biogpt.layers.%d." % i
+            h = ln(x, p + "self_attn_layer_norm")
+            q = lin(h, p + "self_attn.q_proj")
+            kc[i].append(lin(h, p + "self_attn.k_proj"))
+            vc[i].append(lin(h, p + "self_attn.v_proj"))
+            att = np.zeros(dim)
+            for hh in range(nh):
+                s = slice(hh * hd, (hh + 1) * hd)
+                sc = np.array([np.dot(q[s], kk[s]) for kk in kc[i]]) / math.sqrt(hd)
+                pr = np.exp(sc - sc.max())
+                pr /= pr.sum()
+                for t, vv in enumerate(vc[i]):
+                    att[s] += pr[t] * vv[s]
+            x = x + lin(att, p + "self_attn.out_proj")
+            h = ln(x, p + "final_layer_norm")
+            x = x + lin(gelu_phi(lin(h, p + "fc1")), p + "fc2")
+        out.append(w["output_projection.weight"] @ ln(x, "biogpt.layer_norm"))
+    return np.array(out)
+
+
+SLOW = {"llama": llama_slow, "gpt2": gpt2_slow, "biogpt": biogpt_slow}
+
+
 # -------------------------------------------------------------- models ----
 
 def test_models(tmp):
@@ -254,7 +317,7 @@ def test_models(tmp):
         sd = lg.std(axis=1)
         check(sd.min() > 0.1 and sd.max() < 10, "%s: logits not degenerate (row std %.3f..%.3f)"
               % (name, sd.min(), sd.max()))
-        slow = (llama_slow if m.kind == "llama" else gpt2_slow)(m, toks)
+        slow = SLOW[m.kind](m, toks)
         check(maxdiff(lg, slow) < 1e-10, "%s: vectorised == token-by-token second implementation "
               "(interleaved complex RoPE / per-head loops): %.2e" % (name, maxdiff(lg, slow)))
         # causality: changing later tokens leaves earlier rows unchanged
@@ -387,11 +450,207 @@ def test_variants(tmp, models):
           "gpt2_base: n_inner null -> 4*n_embd")
 
 
+def biogpt_one_token(m, tok):
+    """Logits of a single token written out by hand: with one position the
+    attention weights are [1], so attention returns v itself."""
+    cfg, w = m.cfg, m.w
+    eps = cfg["layer_norm_eps"]
+
+    def ln(x, n):
+        return fw.layer_norm(x, w[n + ".weight"], w[n + ".bias"], eps)
+
+    def lin(x, n):
+        return w[n + ".weight"] @ x + w[n + ".bias"]
+
+    s = math.sqrt(cfg["hidden_size"]) if cfg["scale_embedding"] else 1.0
+    x = s * w["biogpt.embed_tokens.weight"][tok] + w["biogpt.embed_positions.weight"][2]
+    for i in range(cfg["num_hidden_layers"]):
+        p = "biogpt.layers.%d." % i
+        x = x + lin(lin(ln(x, p + "self_attn_layer_norm"), p + "self_attn.v_proj"), p + "self_attn.out_proj")
+        x = x + lin(gelu_phi(lin(ln(x, p + "final_layer_norm"), p + "fc1")), p + "fc2")
+    return w["output_projection.weight"] @ ln(x, "biogpt.layer_norm")
+
+
+def biogpt_as_gpt2(m):
+    """The same network written as a GPT-2 checkpoint (scale_embedding off,
+    head tied to the embedding): positions table without its first two rows,
+    Conv1D (in, out) weights, fused c_attn, activation "gelu"."""
+    cfg, w = m.cfg, m.w
+    assert not cfg["scale_embedding"]
+    assert np.array_equal(w["output_projection.weight"], w["biogpt.embed_tokens.weight"])
+    g = {"wte.weight": w["biogpt.embed_tokens.weight"],
+         "wpe.weight": w["biogpt.embed_positions.weight"][2:],
+         "ln_f.weight": w["biogpt.layer_norm.weight"], "ln_f.bias": w["biogpt.layer_norm.bias"]}
+    for i in range(cfg["num_hidden_layers"]):
+        b, p = "biogpt.layers.%d." % i, "h.%d." % i
+        a = b + "self_attn."
+        g[p + "ln_1.weight"] = w[b + "self_attn_layer_norm.weight"]
+        g[p + "ln_1.bias"] = w[b + "self_attn_layer_norm.bias"]
+        g[p + "attn.c_attn.weight"] = np.concatenate(
+            [w[a + t + ".weight"].T for t in ("q_proj", "k_proj", "v_proj")], axis=1)
+        g[p + "attn.c_attn.bias"] = np.concatenate([w[a + t + ".bias"] for t in ("q_proj", "k_proj", "v_proj")])
+        g[p + "attn.c_proj.weight"] = w[a + "out_proj.weight"].T
+        g[p + "attn.c_proj.bias"] = w[a + "out_proj.bias"]
+        g[p + "ln_2.weight"] = w[b + "final_layer_norm.weight"]
+        g[p + "ln_2.bias"] = w[b + "final_layer_norm.bias"]
+        g[p + "mlp.c_fc.weight"] = w[b + "fc1.weight"].T
+        g[p + "mlp.c_fc.bias"] = w[b + "fc1.bias"]
+        g[p + "mlp.c_proj.weight"] = w[b + "fc2.weight"].T
+        g[p + "mlp.c_proj.bias"] = w[b + "fc2.bias"]
+    gcfg = {"model_type": "gpt2", "n_embd": cfg["hidden_size"], "n_layer": cfg["num_hidden_layers"],
+            "n_head": cfg["num_attention_heads"], "n_positions": cfg["max_position_embeddings"],
+            "n_inner": cfg["intermediate_size"], "vocab_size": cfg["vocab_size"],
+            "layer_norm_epsilon": cfg["layer_norm_eps"], "activation_function": "gelu"}
+    return fw.from_weights(gcfg, g)
+
+
+def test_new_shapes(tmp, models):
+    # -- sharded llama: index consistent, same model as one file
+    d = os.path.join(tmp, "llama_sharded")
+    idx = json.load(open(os.path.join(d, "model.safetensors.index.json")))
+    wm = idx["weight_map"]
+    files = sorted(set(wm.values()))
+    check(files == make_tiny.shard_names(2) and not os.path.exists(os.path.join(d, "model.safetensors")),
+          "llama_sharded: two shards %s, no model.safetensors" % files)
+    nbytes = 0
+    held = {}
+    for f in files:
+        t, meta, dts = st.load(os.path.join(d, f))
+        held[f] = set(t)
+        nbytes += sum(v.size * {"F32": 4, "F16": 2, "BF16": 2}[dts[k]] for k, v in t.items())
+    check(all(held[f] == {k for k, v in wm.items() if v == f} for f in files)
+          and idx["metadata"]["total_size"] == nbytes,
+          "llama_sharded: each shard holds exactly its weight_map entries; total_size %d == %d"
+          % (idx["metadata"]["total_size"], nbytes))
+    split = [l for l in range(3) if len({wm[k] for k in wm if k.startswith("model.layers.%d." % l)}) == 2]
+    check(bool(split) and wm["model.embed_tokens.weight"] != wm["lm_head.weight"],
+          "llama_sharded: layer %s split across both files, embed and lm_head in different files" % split)
+    d1 = os.path.join(tmp, "llama_sharded_single")
+    make_tiny.make("llama_sharded", d1, overrides={"shards": 1})
+    m1 = fw.load(d1)
+    ms = models["llama_sharded"]
+    same = set(m1.w) == set(ms.w) and all(np.array_equal(m1.w[k], ms.w[k]) for k in m1.w)
+    toks = make_tiny.tokens("llama_sharded")
+    check(same and maxdiff(fw.forward(m1, toks), fw.forward(ms, toks)) == 0.0,
+          "llama_sharded: same weights and logits as the single-file model")
+    # a weight_map that lies about a tensor's file is refused
+    bad = os.path.join(tmp, "llama_sharded_bad")
+    make_tiny.make("llama_sharded", bad)
+    ipath = os.path.join(bad, "model.safetensors.index.json")
+    j = json.load(open(ipath))
+    j["weight_map"]["lm_head.weight"] = files[0]
+    json.dump(j, open(ipath, "w"))
+    try:
+        fw.load(bad)
+        check(False, "llama_sharded: wrong weight_map refused")
+    except ValueError:
+        check(True, "llama_sharded: wrong weight_map refused")
+
+    # -- qwen2: biases are the only difference from llama, and they matter
+    m = models["qwen2"]
+    toks = make_tiny.tokens("qwen2")
+    lg = fw.forward(m, toks)
+    w0 = dict(m.w)
+    for k in w0:
+        if k.endswith("_proj.bias"):
+            w0[k] = np.zeros_like(w0[k])
+    nb = sum(k.endswith("_proj.bias") for k in m.w)
+    d = maxdiff(fw.forward(fw.from_weights(m.cfg, w0), toks),
+                fw.forward(fw.from_weights(dict(m.cfg, model_type="llama"), m.w), toks))
+    check(nb == 3 * m.cfg["num_hidden_layers"] and d == 0.0,
+          "qwen2: %d q/k/v biases; zero biases == llama on the same weights: %.2e" % (nb, d))
+    for t in ("q", "k", "v"):
+        wt = dict(m.w)
+        wt["model.layers.0.self_attn.%s_proj.bias" % t] = np.zeros_like(wt["model.layers.0.self_attn.%s_proj.bias" % t])
+        d = maxdiff(lg, fw.forward(fw.from_weights(m.cfg, wt), toks))
+        check(d > 1e-3, "qwen2: %s_proj bias changes logits by %.2e" % (t, d))
+    d = maxdiff(lg, fw.forward(fw.from_weights(dict(m.cfg, rope_theta=10000.0), m.w), toks))
+    check(m.cfg["tie_word_embeddings"] and "lm_head.weight" not in m.w and d > 1e-3,
+          "qwen2: tied head; rope_theta 1e6 vs 1e4 changes logits by %.2e" % d)
+
+    # -- mistral: untied, GQA, window beyond the sequence; longer is refused
+    m = models["mistral"]
+    toks = make_tiny.tokens("mistral")
+    check("lm_head.weight" in m.w and m.cfg["num_key_value_heads"] < m.cfg["num_attention_heads"]
+          and m.cfg["sliding_window"] >= len(toks), "mistral: untied, GQA, sliding_window >= sequence")
+    try:
+        fw.forward(fw.from_weights(dict(m.cfg, sliding_window=4), m.w), toks)
+        check(False, "mistral: sequence past sliding_window refused (not implemented)")
+    except ValueError:
+        check(True, "mistral: sequence past sliding_window refused (not implemented)")
+
+    # -- exact GELU
+    xs = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 3.0])
+    # x * Phi(x) with Phi from tables: Phi(1) = 0.8413447460685429,
+    # Phi(0.5) = 0.6914624612740131, Phi(2) = 0.9772498680518208,
+    # Phi(3) = 0.9986501019683699
+    known = np.array([-0.004049694094890284, -0.15865525393145707, -0.15426876936299344, 0.0,
+                      0.34573123063700656, 0.8413447460685429, 1.9544997361036416, 2.9959503059051097])
+    check(maxdiff(fw.gelu_erf(xs), known) < 1e-9 and maxdiff(fw.gelu_erf(xs), gelu_phi(xs)) < 1e-15,
+          "gelu_erf: known values, == x*Phi(x) via erfc")
+    m = models["gpt2_gelu"]
+    toks = make_tiny.tokens("gpt2_gelu")
+    d = maxdiff(fw.forward(m, toks),
+                fw.forward(fw.from_weights(dict(m.cfg, activation_function="gelu_new"), m.w), toks))
+    check(d > 1e-3, "gpt2_gelu: \"gelu\" vs gelu_new changes logits by %.2e (> 10x tolerance)" % d)
+
+    # -- biogpt
+    for name in ("biogpt_scaled", "biogpt_noscale"):
+        m = models[name]
+        toks = make_tiny.tokens(name)
+        lg = fw.forward(m, toks)
+        d = max(maxdiff(fw.forward(m, [t])[0], biogpt_one_token(m, t)) for t in toks[:4])
+        check(d < 1e-12, "%s: one token == hand-written computation (row 2 of positions): %.2e" % (name, d))
+        # rows 0 and 1 of the position table are never read; row 2 is
+        w = dict(m.w)
+        pe = w["biogpt.embed_positions.weight"].copy()
+        pe[:2] = 0.0
+        w["biogpt.embed_positions.weight"] = pe
+        d0 = maxdiff(lg, fw.forward(fw.from_weights(m.cfg, w), toks))
+        pe = pe.copy()
+        pe[2] = 0.0
+        w["biogpt.embed_positions.weight"] = pe
+        d2 = maxdiff(lg[:1], fw.forward(fw.from_weights(m.cfg, w), toks)[:1])
+        check(d0 == 0.0 and d2 > 1e-3, "%s: position rows 0,1 unused (%.1e), row 2 used (%.2e)"
+              % (name, d0, d2))
+        # the whole logits move when the offset is wrong (0 instead of 2)
+        # (position p reading row p = the reference reading row p + 2 of a
+        # table shifted down by two)
+        w = dict(m.w)
+        pe = m.w["biogpt.embed_positions.weight"]
+        w["biogpt.embed_positions.weight"] = np.concatenate([pe[:2], pe[:-2]])
+        d = maxdiff(lg, fw.forward(fw.from_weights(m.cfg, w), toks))
+        check(d > 1e-3, "%s: offset 0 instead of 2 changes logits by %.2e" % (name, d))
+        # scale_embedding flipped, exact vs tanh GELU: both visible
+        c2 = dict(m.cfg, scale_embedding=not m.cfg["scale_embedding"])
+        d = maxdiff(lg, fw.forward(fw.from_weights(c2, m.w), toks))
+        check(d > 1e-3, "%s: scale_embedding flipped changes logits by %.2e" % (name, d))
+        d = maxdiff(lg, fw.forward(fw.from_weights(dict(m.cfg, hidden_act="gelu_new"), m.w), toks))
+        check(d > 1e-3, "%s: gelu_new instead of exact gelu changes logits by %.2e (> 10x tolerance)"
+              % (name, d))
+    # scale on == scale off with sqrt(dim)-times token embeddings (head kept)
+    m = models["biogpt_scaled"]
+    toks = make_tiny.tokens("biogpt_scaled")
+    w = dict(m.w)
+    w["biogpt.embed_tokens.weight"] = w["biogpt.embed_tokens.weight"] * math.sqrt(m.cfg["hidden_size"])
+    d = maxdiff(fw.forward(m, toks), fw.forward(fw.from_weights(dict(m.cfg, scale_embedding=False), w), toks))
+    check(d < 1e-12, "biogpt_scaled: scale on == scale off with embed*sqrt(%d): %.2e" % (m.cfg["hidden_size"], d))
+    check(np.array_equal(m.w["output_projection.weight"], m.w["biogpt.embed_tokens.weight"]),
+          "biogpt: output_projection stored equal to embed_tokens (tied)")
+    # scale off: the same network as a GPT-2 with exact GELU
+    m = models["biogpt_noscale"]
+    toks = make_tiny.tokens("biogpt_noscale")
+    check(len(toks) == m.cfg["max_position_embeddings"], "biogpt_noscale: sequence reaches the last position")
+    d = maxdiff(fw.forward(m, toks), fw.forward(biogpt_as_gpt2(m), toks))
+    check(d < 1e-12, "biogpt_noscale == GPT-2 (gelu) with converted weights: %.2e" % d)
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_safetensors(tmp)
         models = test_models(tmp)
         test_variants(tmp, models)
+        test_new_shapes(tmp, models)
     print("selftest: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
