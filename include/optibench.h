@@ -174,6 +174,7 @@ typedef struct ob_config {
     int pos_offset;      /* index of position 0 in that table               */
     float embed_scale;   /* token embeddings are multiplied by this         */
     int qkv_bias, out_bias, ffn_bias; /* which linears carry biases        */
+    int sliding_window;  /* attend to at most this many positions; 0 = all  */
     int32_t bos_id, eos_id; /* from config/generation_config; -1 if unknown  */
     char name[128];      /* model name for reports                          */
 } ob_config;

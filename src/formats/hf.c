@@ -228,6 +228,12 @@ static int parse_config(hf_ctx *h, json_t *cfg, const char *path) {
         c->tied_embeddings = json_is_true(json_object_get(cfg, "tie_word_embeddings"));
         c->act = OB_ACT_SWIGLU;
         c->qkv_bias = !strcmp(type, "qwen2");
+        /* Mistral attends to the last sliding_window positions; Qwen2 only
+         * when use_sliding_window is true */
+        json_t *use_sw = json_object_get(cfg, "use_sliding_window");
+        if (!strcmp(type, "mistral") || (!strcmp(type, "qwen2") && json_is_true(use_sw)))
+            c->sliding_window = jint(cfg, "sliding_window", 0);
+        if (c->sliding_window < 0) c->sliding_window = 0;
         json_t *rs = json_object_get(cfg, "rope_scaling");
         if (json_is_object(rs)) {
             json_t *rt = json_object_get(rs, "rope_type");

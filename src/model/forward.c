@@ -33,11 +33,13 @@ static void attn_task(void *arg, int task, int n_tasks) {
         int seq = j->b->seq ? j->b->seq[i] : 0, pos = j->b->pos[i];
         size_t base = (((size_t)j->layer * x->n_seq + seq) * x->n_ctx) * x->kv_dim + (size_t)kvh * hd;
         const float *q = x->q + (size_t)i * x->q_dim + (size_t)h * hd;
-        for (int t = 0; t <= pos; t++) sc[t] = ob_dot(q, x->k_cache + base + (size_t)t * x->kv_dim, hd) * scale;
-        ob_softmax(sc, pos + 1);
+        int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
+        for (int t = t0; t <= pos; t++)
+            sc[t - t0] = ob_dot(q, x->k_cache + base + (size_t)t * x->kv_dim, hd) * scale;
+        ob_softmax(sc, pos + 1 - t0);
         float *out = x->att + (size_t)i * x->q_dim + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof(float));
-        for (int t = 0; t <= pos; t++) ob_axpy(out, sc[t], x->v_cache + base + (size_t)t * x->kv_dim, hd);
+        for (int t = t0; t <= pos; t++) ob_axpy(out, sc[t - t0], x->v_cache + base + (size_t)t * x->kv_dim, hd);
     }
 }
 

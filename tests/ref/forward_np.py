@@ -123,12 +123,15 @@ def rope_rotate_half(x, pos, inv_freq):
     return np.concatenate([x1 * c - x2 * s, x2 * c + x1 * s], axis=-1)
 
 
-def causal_attention(q, k, v, scale):
+def causal_attention(q, k, v, scale, window=None):
     """q: [T, nh, hd]; k, v: [T, nh, hd] (already expanded to nh heads).
+    window: query t sees keys t-window+1 .. t (Mistral's sliding window).
     Returns [T, nh, hd]."""
     T = q.shape[0]
     scores = np.einsum("thd,shd->hts", q, k) * scale  # [nh, T, T]
     mask = np.triu(np.ones((T, T), dtype=bool), k=1)
+    if window:
+        mask |= np.tril(np.ones((T, T), dtype=bool), k=-window)
     scores = np.where(mask[None], -np.inf, scores)
     scores = scores - scores.max(axis=-1, keepdims=True)
     p = np.exp(scores)
@@ -153,11 +156,9 @@ def llama_forward(m, tokens):
     mt = cfg.get("model_type", "llama")
     # Qwen2 always has q/k/v biases (no o_proj bias); Llama and Mistral none
     qkv_bias = mt == "qwen2"
-    # sliding-window attention is not implemented: refuse where it would mask
+    # Mistral (and Qwen2 with use_sliding_window) attend to the last
+    # sliding_window positions only
     win = cfg.get("sliding_window") if mt == "mistral" or cfg.get("use_sliding_window") else None
-    if win is not None and len(tokens) > win:
-        raise ValueError("forward_np: %d tokens exceed sliding_window %d (not implemented)"
-                         % (len(tokens), win))
     group = nh // nkv
     inv_freq = llama_inv_freq(cfg, hd)
     toks = np.asarray(tokens, dtype=np.int64)
@@ -177,7 +178,7 @@ def llama_forward(m, tokens):
             v = v + w[p + "self_attn.v_proj.bias"].reshape(nkv, hd)
         q = rope_rotate_half(q, pos, inv_freq)
         k = rope_rotate_half(k, pos, inv_freq)
-        a = causal_attention(q, k[:, kv_of_head], v[:, kv_of_head], 1.0 / math.sqrt(hd))
+        a = causal_attention(q, k[:, kv_of_head], v[:, kv_of_head], 1.0 / math.sqrt(hd), win)
         x = x + a.reshape(T, nh * hd) @ w[p + "self_attn.o_proj.weight"].T
         h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
         g = h @ w[p + "mlp.gate_proj.weight"].T

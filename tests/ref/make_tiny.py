@@ -82,6 +82,10 @@ SHAPES = {
     # beyond the sequence, so it never masks anything
     "mistral": dict(kind="llama", model_type="mistral", dtype="F32", dim=64, ffn=144, layers=2,
                     heads=8, kv=2, vocab=110, tied=False, sliding_window=4096, seq=12),
+    # Mistral with a window of 4 over 12 tokens: later queries must not see
+    # the first keys
+    "mistral_window": dict(kind="llama", model_type="mistral", dtype="F32", dim=64, ffn=144, layers=2,
+                           heads=8, kv=2, vocab=110, tied=False, sliding_window=4, seq=12),
     # Llama split across two safetensors files with an index; the cut falls
     # inside a layer, so one layer's tensors come from both files
     "llama_sharded": dict(kind="llama", dtype="F32", dim=48, ffn=112, layers=3, heads=4,
