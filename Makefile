@@ -92,7 +92,7 @@ $(O)/bench/%: bench/%.c $(O)/liboptibench.a
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_O := build-fuzz
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_O)/obj/%.o)
-FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=$(FUZZ_O)/%)
 $(FUZZ_O)/obj/%_avx2.o: %_avx2.c
 	@mkdir -p $(dir $@)
@@ -104,7 +104,7 @@ $(FUZZ_O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(BASE_CFLAGS) $(FUZZ_FLAGS) -c $< -o $@
 $(FUZZ_O)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
-	clang $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined $^ $(LIBS) -o $@
+	clang $(BASE_CFLAGS) -MF $@.d -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(filter %.c %.o,$^) $(LIBS) -o $@
 
 test: all
 	bash scripts/test.sh $(O)
@@ -116,3 +116,6 @@ clean:
 .SECONDARY:
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+ifneq ($(filter fuzz build-fuzz/%,$(MAKECMDGOALS)),)
+-include $(FUZZ_LIB_OBJ:.o=.d) $(wildcard $(FUZZ_O)/*.d)
+endif

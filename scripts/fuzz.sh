@@ -17,7 +17,6 @@
 # Environment: FUZZ_JOBS (targets run at once; default: CPU count),
 # FUZZ_MAX_LEN (65536), FUZZ_RSS_MB (2048), FUZZ_UNIT_TIMEOUT (seconds one
 # input may take before it counts as a hang; 30), FUZZ_ARTIFACTS,
-# FUZZ_EXTRA_CFLAGS (extra compile flags for the fuzz build, fuzz/fuzz.mk).
 # Ends with "fuzz: N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
 
@@ -57,13 +56,12 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/obfuzz-run.XXXXXX") || exit 2
 trap 'rm -rf "$work"' EXIT
 
-# fuzz/fuzz.mk adds header dependency tracking to the fuzz build (and
-# FUZZ_EXTRA_CFLAGS); see the comments there.
+# The Makefile tracks header dependencies of the fuzz build.
 # Relink every target (cheap): their rule does not see fuzz/*.h changes, and a
 # target that fails to build must not leave an old binary behind.
 rm -f build-fuzz/fuzz_*
-echo "== building: make fuzz${FUZZ_EXTRA_CFLAGS:+ (FUZZ_EXTRA_CFLAGS=$FUZZ_EXTRA_CFLAGS)}"
-if ! make -f Makefile -f fuzz/fuzz.mk -k -j"$(nproc 2>/dev/null || echo 2)" fuzz >"$work/build.log" 2>&1; then
+echo "== building: make fuzz"
+if ! make -k -j"$(nproc 2>/dev/null || echo 2)" fuzz >"$work/build.log" 2>&1; then
     grep -E 'error|Error' "$work/build.log" | head -n 20
     echo "fuzz: make fuzz failed; running the targets that built"
 fi
@@ -79,7 +77,10 @@ run_target() {
     mkdir -p "$corpus" "$art" "$work/tmp/$t"
     # the targets' private temp dirs go under the run's work dir (removed at the end, crash or not)
     export TMPDIR=$work/tmp/$t
-    if ! OB_FUZZ_SEEDS=$corpus "$bin" >"$work/logs/$t.seeds.log" 2>&1; then
+    # seed mode exits in LLVMFuzzerInitialize; -runs=0 keeps a target without
+    # one from fuzzing here (it then just starts from an empty corpus)
+    if ! OB_FUZZ_SEEDS=$corpus "$bin" -runs=0 -artifact_prefix="$work/tmp/$t/" "$work/tmp/$t" \
+        >"$work/logs/$t.seeds.log" 2>&1; then
         echo "fail seeds: writing seeds failed: $(tail -n 3 "$work/logs/$t.seeds.log" | tr '\n' ' ')" >"$res"
         return
     fi
@@ -111,7 +112,7 @@ run_target() {
         echo "  reproducer: ${repro:-none written}"
         [ -n "$repro" ] && echo "  replay:     UBSAN_OPTIONS=$UBSAN_OPTIONS $bin $repro"
         echo "  log tail:"
-        grep -vE '^(INFO|#[0-9]+|stat::|MS: |Done )' "$log" | grep -E 'ERROR|error|SUMMARY|#[0-9]+ 0x|^fuzz_|==[0-9]+==' | head -n 25 | sed 's/^/    /'
+        grep -vE '^(INFO|#[0-9]+|stat::|MS: |Done )' "$log" | grep -E 'ERROR|error|SUMMARY|#[0-9]+ 0x|^fuzz_|==[0-9]+==' | grep -v 'in fuzzer::' | head -n 14 | sed 's/^/    /'
     } >"$res"
     [ -n "$repro" ] && cp "$log" "$repro.log"
 }
@@ -141,5 +142,6 @@ for t in "${targets[@]}"; do
         echo "FAIL fuzz_$t: ${res#fail }"
     fi
 done
+rmdir "$artifacts" 2>/dev/null
 echo "fuzz: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -10,7 +10,20 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OB_X86 1
+#include <cpuid.h>
 #endif
+
+/* F16C from cpuid leaf 1, ECX bit 29 (clang 14's __builtin_cpu_supports
+ * does not know "f16c"). */
+int ob_cpu_has_f16c(void) {
+#ifdef OB_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c >> 29) & 1;
+#else
+    return 0;
+#endif
+}
 
 ob_simd ob_cpu_simd_max(void) {
 #ifdef OB_X86
@@ -80,7 +93,7 @@ void ob_cpu_describe(char *buf, size_t size) {
                                   "avx512bf16"};
     __builtin_cpu_init();
     int has[7] = {__builtin_cpu_supports("avx2"),     __builtin_cpu_supports("fma"),
-                  __builtin_cpu_supports("f16c"),     __builtin_cpu_supports("avx512f"),
+                  ob_cpu_has_f16c(),                  __builtin_cpu_supports("avx512f"),
                   __builtin_cpu_supports("avx512bw"), __builtin_cpu_supports("avx512vnni"),
                   __builtin_cpu_supports("avx512bf16")};
     for (int i = 0; i < 7; i++)

@@ -149,6 +149,12 @@ int ob_tokenizer_load_llama2c(const char *path, int n_vocab, ob_tokenizer **out,
         rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", path);
         goto done;
     }
+    int32_t max_len;
+    memcpy(&max_len, data, 4);
+    if (max_len <= 0 || max_len > 4096) {
+        rc = ob_fail(err, OB_EFORMAT, "%s: max_token_length %d is not plausible (1..4096)", path, (int)max_len);
+        goto done;
+    }
     size_t off = 4;
     for (int i = 0; i < n_vocab; i++) {
         int32_t len;
@@ -160,6 +166,11 @@ int ob_tokenizer_load_llama2c(const char *path, int n_vocab, ob_tokenizer **out,
         memcpy(&scores[i], data + off, 4);
         memcpy(&len, data + off + 4, 4);
         off += 8;
+        if (len > max_len) { /* also bounds the quadratic merge setup below */
+            rc = ob_fail(err, OB_EFORMAT, "%s: token %d: length %d exceeds max_token_length %d", path, i, (int)len,
+                         (int)max_len);
+            goto done;
+        }
         if (len < 0 || (size_t)len > size - off) {
             rc = ob_fail(err, OB_EFORMAT, "%s: token %d: length %d runs past the end (%zu bytes left)",
                          path, i, (int)len, size - off);
