@@ -29,6 +29,7 @@ int ob_ctx_new(const ob_model *m, ob_pool *pool, const ob_ctx_params *params, ob
     x->n_seq = p.n_seq;
     x->max_batch = p.max_batch;
     x->n_threads = ob_pool_size(pool);
+    x->vec = ob_vec_ops_get(ob_cpu_simd());
     int max_heads = 1, max_kv = 1, max_ffn = 1;
     for (int l = 0; l < c->n_layers; l++) {
         if (m->layers[l].n_heads > max_heads) max_heads = m->layers[l].n_heads;

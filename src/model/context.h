@@ -16,6 +16,7 @@
  */
 #ifndef OB_MODEL_CONTEXT_H
 #define OB_MODEL_CONTEXT_H
+#include "kernels/vec.h"
 #include "model/model.h"
 
 struct ob_ctx {
@@ -23,6 +24,7 @@ struct ob_ctx {
     ob_pool *pool;
     int n_ctx, n_seq, max_batch, n_threads;
     int q_dim, kv_dim;
+    const ob_vec_ops *vec; /* attention's dot/axpy for this CPU */
     int *seq_len;          /* [n_seq] positions cached per sequence */
     float *k_cache, *v_cache;
     float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *rope, *scores, *inv_freq;

@@ -35,11 +35,11 @@ static void attn_task(void *arg, int task, int n_tasks) {
         const float *q = x->q + (size_t)i * x->q_dim + (size_t)h * hd;
         int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
         for (int t = t0; t <= pos; t++)
-            sc[t - t0] = ob_dot(q, x->k_cache + base + (size_t)t * x->kv_dim, hd) * scale;
+            sc[t - t0] = x->vec->dot(q, x->k_cache + base + (size_t)t * x->kv_dim, hd) * scale;
         ob_softmax(sc, pos + 1 - t0);
         float *out = x->att + (size_t)i * x->q_dim + (size_t)h * hd;
         memset(out, 0, (size_t)hd * sizeof(float));
-        for (int t = t0; t <= pos; t++) ob_axpy(out, sc[t - t0], x->v_cache + base + (size_t)t * x->kv_dim, hd);
+        for (int t = t0; t <= pos; t++) x->vec->axpy(out, sc[t - t0], x->v_cache + base + (size_t)t * x->kv_dim, hd);
     }
 }
 

@@ -21,8 +21,5 @@ void ob_swiglu(float *x, const float *y, int n);
 void ob_gelu_tanh(float *x, int n);
 void ob_gelu_erf(float *x, int n);
 void ob_add_bias(float *x, const float *b, int n);
-float ob_dot(const float *a, const float *b, int n);
-/* y += a * x */
-void ob_axpy(float *y, float a, const float *x, int n);
 
 #endif
