@@ -67,6 +67,36 @@ void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, flo
     ob_pool_run(pool, linear_task, &j, tasks);
 }
 
+typedef struct {
+    const ob_matrix *const *Ws;
+    int n_mats;
+    const float *x;
+    float *const *ys;
+} multi_job;
+
+/* Task i runs, for every matrix, the rows ob_linear would give it, so the
+ * results are bitwise those of separate calls; only the dispatch is shared. */
+static void multi_task(void *arg, int i, int n_tasks) {
+    multi_job *j = arg;
+    for (int k = 0; k < j->n_mats; k++) {
+        const ob_matrix *W = j->Ws[k];
+        int64_t lo = 0, hi = W->rows;
+        if (W->rows >= 64) split_range(W->rows, i, n_tasks, 16, &lo, &hi);
+        else if (i != 0) continue;
+        if (lo < hi) W->ops->matvec(W, j->x, j->ys[k], lo, hi);
+    }
+}
+
+void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X, int64_t n,
+                     float *const *Ys) {
+    if (n != 1) {
+        for (int k = 0; k < n_mats; k++) ob_linear(pool, Ws[k], X, n, Ys[k]);
+        return;
+    }
+    multi_job j = {Ws, n_mats, X, Ys};
+    ob_pool_run(pool, multi_task, &j, ob_pool_size(pool));
+}
+
 void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, const void *data) {
     m->rows = rows;
     m->cols = cols;

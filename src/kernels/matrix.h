@@ -68,6 +68,12 @@ const char *ob_format_name(ob_format fmt);
  * n == 1 uses matvec, n > 1 matmul. */
 void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y);
 
+/* Several products of the same input, Ys[k] = X . Ws[k]^T, in one dispatch
+ * of the pool (decode's q/k/v and gate/up: fewer hand-offs per token).
+ * Results are the same as separate ob_linear calls. */
+void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X, int64_t n,
+                     float *const *Ys);
+
 /* Fills a matrix view over existing data (no copy) and picks its kernels
  * for the SIMD level in force. */
 void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, const void *data);

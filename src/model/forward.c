@@ -105,9 +105,9 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         int qd = L->n_heads * hd, kvd = L->n_kv_heads * hd, F = L->ffn_dim;
         /* attention: q, k, v projections of the normed input */
         norm_rows(c, x->xn, x->x, L->attn_norm, L->attn_norm_b, n, D);
-        ob_linear(pool, &L->wq, x->xn, n, x->q);
-        ob_linear(pool, &L->wk, x->xn, n, x->k);
-        ob_linear(pool, &L->wv, x->xn, n, x->v);
+        const ob_matrix *qkv[3] = {&L->wq, &L->wk, &L->wv};
+        float *qkv_out[3] = {x->q, x->k, x->v};
+        ob_linear_multi(pool, qkv, 3, x->xn, n, qkv_out);
         for (int i = 0; i < n; i++) {
             float *qi = x->q + (size_t)i * qd, *ki = x->k + (size_t)i * kvd, *vi = x->v + (size_t)i * kvd;
             ob_add_bias(qi, L->bq, qd);
@@ -136,8 +136,9 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         /* feed-forward */
         norm_rows(c, x->xn, x->x, L->ffn_norm, L->ffn_norm_b, n, D);
         if (c->act == OB_ACT_SWIGLU) {
-            ob_linear(pool, &L->w_gate, x->xn, n, x->hb);
-            ob_linear(pool, &L->w_up, x->xn, n, x->hb2);
+            const ob_matrix *gu[2] = {&L->w_gate, &L->w_up};
+            float *gu_out[2] = {x->hb, x->hb2};
+            ob_linear_multi(pool, gu, 2, x->xn, n, gu_out);
             ob_swiglu(x->hb, x->hb2, n * F);
         } else {
             ob_linear(pool, &L->w_up, x->xn, n, x->hb);
