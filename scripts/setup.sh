@@ -4,11 +4,14 @@
 set -euo pipefail
 pkgs=(gcc make pkg-config clang libclang-rt-14-dev
       libjansson-dev libpcre2-dev libutf8proc-dev libopenblas-dev liblapacke-dev
-      libyaml-dev libcurl4-openssl-dev libssl-dev python3-numpy nodejs npm)
+      libyaml-dev libcurl4-openssl-dev libssl-dev python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm may come from elsewhere than Debian; only the commands matter
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "setup: installing ${missing[*]}"
 sudo=""
