@@ -48,7 +48,7 @@ done
 
 if [ -f scripts/fuzz.sh ]; then
     step "fuzz: every parser, briefly"
-    bash scripts/fuzz.sh "${OB_FUZZ_SECONDS:-10}" | tee "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1; tally "$log"
+    bash scripts/fuzz.sh "${OB_FUZZ_SECONDS:-30}" | tee "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1; tally "$log"
 fi
 
 step "done in $((SECONDS - start)) s"

@@ -110,7 +110,7 @@ int ob_load_llama2c(ob_model *m, const char *path, const ob_load_params *p, ob_e
 
     const float *f = (const float *)(base + off);
 #define TAKE(n) (f += (n), f - (n))
-    const float *rms_att, *rms_ffn, *rms_final, *emb;
+    const float *rms_att, *rms_ffn = NULL, *rms_final = NULL, *emb;
     if (version == 1) {
         rms_att = TAKE(L * D);
         rms_ffn = TAKE(L * D);
