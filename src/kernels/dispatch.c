@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "kernels/dense.h"
+#include "kernels/vec.h"
 
 static const ob_format_ops *const table_ref[OB_FMT_COUNT] = {
     [OB_FMT_F32] = &ob_f32_ops_ref,
@@ -62,4 +63,20 @@ const ob_format_ops *ob_format_get(ob_format fmt) { return ob_format_get_at(fmt,
 const char *ob_format_name(ob_format fmt) {
     const ob_format_ops *ops = ob_format_get_at(fmt, OB_SIMD_SCALAR);
     return ops ? ops->name : "?";
+}
+
+/* The attention vector kernels, by the same rule. */
+static const ob_vec_ops vec_ref = {ob_dot_ref, ob_axpy_ref};
+#ifdef OB_HAVE_X86
+static const ob_vec_ops vec_avx2 = {ob_dot_avx2, ob_axpy_avx2};
+static const ob_vec_ops vec_avx512 = {ob_dot_avx512, ob_axpy_avx512};
+#endif
+
+const ob_vec_ops *ob_vec_ops_get(ob_simd level) {
+    if (level > ob_cpu_simd_max()) level = ob_cpu_simd_max();
+#ifdef OB_HAVE_X86
+    if (level >= OB_SIMD_AVX512) return &vec_avx512;
+    if (level >= OB_SIMD_AVX2) return &vec_avx2;
+#endif
+    return &vec_ref;
 }
