@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/membw.h"
 #include "kernels/matrix.h"
 #include "optibench.h"
 
@@ -31,11 +32,6 @@
 #include <cblas.h>
 #define HAVE_CBLAS 1
 #endif
-#endif
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define BENCH_X86 1
 #endif
 
 #define MAX_REPS 64
@@ -86,71 +82,10 @@ static size_t elem_bytes(ob_format fmt) { return fmt == OB_FMT_F32 ? 4 : 2; }
 
 /* ------------------------------------------------------ read bandwidth */
 
-typedef struct {
-    const float *buf;
-    size_t n; /* floats */
-    double sums[8];
-} bw_job;
-
-#ifdef BENCH_X86
-__attribute__((target("avx2"))) static double sum_avx2(const float *p, size_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-        a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-        a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-        a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-        a4 = _mm256_add_ps(a4, _mm256_load_ps(p + i + 32));
-        a5 = _mm256_add_ps(a5, _mm256_load_ps(p + i + 40));
-        a6 = _mm256_add_ps(a6, _mm256_load_ps(p + i + 48));
-        a7 = _mm256_add_ps(a7, _mm256_load_ps(p + i + 56));
-    }
-    a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                       _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    float t[8];
-    _mm256_storeu_ps(t, a0);
-    double s = 0;
-    for (int k = 0; k < 8; k++) s += t[k];
-    for (; i < n; i++) s += p[i];
-    return s;
-}
-#endif
-
-static double sum_plain(const float *p, size_t n) {
-    float a[16] = {0};
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int k = 0; k < 16; k++) a[k] += p[i + k];
-    double s = 0;
-    for (int k = 0; k < 16; k++) s += a[k];
-    for (; i < n; i++) s += p[i];
-    return s;
-}
-
-static void bw_task(void *arg, int i, int n_tasks) {
-    bw_job *j = arg;
-    size_t per = (j->n / (size_t)n_tasks + 63) & ~(size_t)63;
-    size_t lo = per * (size_t)i, hi = lo + per < j->n ? lo + per : j->n;
-    if (lo >= hi) return;
-#ifdef BENCH_X86
-    if (__builtin_cpu_supports("avx2")) {
-        j->sums[i & 7] = sum_avx2(j->buf + lo, hi - lo);
-        return;
-    }
-#endif
-    j->sums[i & 7] = sum_plain(j->buf + lo, hi - lo);
-}
-
 static stat_t bench_read_bw(ob_pool *pool, const float *buf, size_t bytes, int reps) {
-    bw_job j = {buf, bytes / 4, {0}};
     double v[MAX_REPS];
-    ob_pool_run(pool, bw_task, &j, ob_pool_size(pool)); /* warm-up */
-    for (int r = 0; r < reps; r++) {
-        double t0 = ob_now();
-        ob_pool_run(pool, bw_task, &j, ob_pool_size(pool));
-        v[r] = (double)bytes / (ob_now() - t0) / 1e9;
-    }
+    ob_read_bw_once(pool, buf, bytes / 4); /* warm-up */
+    for (int r = 0; r < reps; r++) v[r] = ob_read_bw_once(pool, buf, bytes / 4);
     return stats(v, reps);
 }
 
@@ -172,13 +107,10 @@ static stat_t bench_matvec(ob_pool *pool, ob_format fmt, int64_t rows, int64_t c
     for (int64_t i = 0; i < cols; i++) x[i] = 0.01f * (float)(i % 100);
     ob_matrix *m = xalloc(copies * sizeof *m);
     for (size_t c = 0; c < copies; c++) ob_matrix_init(&m[c], fmt, rows, cols, w + c * mbytes);
-    bw_job bj = {bw_buf, bw_bytes / 4, {0}};
     double v[MAX_REPS], ratio[MAX_REPS];
     for (int r = -1; r < reps; r++) {
+        double bw = ob_read_bw_once(pool, bw_buf, bw_bytes / 4);
         double t0 = ob_now();
-        ob_pool_run(pool, bw_task, &bj, ob_pool_size(pool));
-        double bw = (double)bw_bytes / (ob_now() - t0) / 1e9;
-        t0 = ob_now();
         for (size_t c = 0; c < copies; c++) ob_linear(pool, &m[c], x, 1, y);
         double dt = ob_now() - t0;
         if (r >= 0) {
@@ -236,14 +168,11 @@ static stat_t bench_s15_decode(ob_pool *pool, const s15_model *s, const float *b
                                size_t bw_bytes, int reps, stat_t *share) {
     float *x = xalloc(S15_FFN * 4), *y = xalloc(S15_VOCAB * 4);
     for (int i = 0; i < S15_FFN; i++) x[i] = 0.01f * (float)(i % 100);
-    bw_job bj = {bw_buf, bw_bytes / 4, {0}};
     double v[MAX_REPS], ratio[MAX_REPS];
     enum { TOKENS = 8 };
     for (int r = -1; r < reps; r++) {
+        double bw = ob_read_bw_once(pool, bw_buf, bw_bytes / 4);
         double t0 = ob_now();
-        ob_pool_run(pool, bw_task, &bj, ob_pool_size(pool));
-        double bw = (double)bw_bytes / (ob_now() - t0) / 1e9;
-        t0 = ob_now();
         for (int t = 0; t < TOKENS; t++)
             for (int i = 0; i < S15_N_MATS; i++) ob_linear(pool, &s->m[i], x, 1, y);
         double dt = (ob_now() - t0) / TOKENS;

@@ -34,32 +34,33 @@ static void bw_task(void *arg, int i, int n_tasks) {
     j->sums[i] = ob_read_sum(j->buf + lo, hi - lo, j->level);
 }
 
+double ob_read_bw_once(ob_pool *pool, const float *buf, size_t n) {
+    int tasks = ob_pool_size(pool);
+    float sums[256] = {0}; /* one per task, so the reads cannot be optimised away */
+    bw_job j = {buf, n, ob_cpu_simd(), sums};
+    double t0 = ob_now();
+    ob_pool_run(pool, bw_task, &j, tasks);
+    double dt = ob_now() - t0;
+    volatile float sink = 0;
+    for (int i = 0; i < tasks; i++) sink += sums[i];
+    (void)sink;
+    return (double)(n * sizeof(float)) / dt / 1e9;
+}
+
 int ob_measure_read_bw(ob_pool *pool, size_t bytes, int reps, ob_stats *gbps, ob_err *err) {
     size_t n = bytes / sizeof(float);
-    int tasks = ob_pool_size(pool);
     float *buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
-    float *sums = calloc((size_t)tasks, sizeof(float));
     double *v = calloc((size_t)(reps > 0 ? reps : 1), sizeof(double));
-    if (!buf || !sums || !v) {
+    if (!buf || !v) {
         free(buf);
-        free(sums);
         free(v);
         return ob_fail(err, OB_ENOMEM, "bandwidth probe: cannot allocate %zu bytes", bytes);
     }
     for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 7); /* touch every page */
-    bw_job j = {buf, n, ob_cpu_simd(), sums};
-    ob_pool_run(pool, bw_task, &j, tasks); /* warm-up */
-    for (int r = 0; r < reps; r++) {
-        double t0 = ob_now();
-        ob_pool_run(pool, bw_task, &j, tasks);
-        v[r] = (double)(n * sizeof(float)) / (ob_now() - t0) / 1e9;
-    }
-    volatile float sink = 0;
-    for (int i = 0; i < tasks; i++) sink += sums[i];
-    (void)sink;
+    ob_read_bw_once(pool, buf, n); /* warm-up */
+    for (int r = 0; r < reps; r++) v[r] = ob_read_bw_once(pool, buf, n);
     *gbps = ob_stats_of(v, reps);
     free(buf);
-    free(sums);
     free(v);
     return 0;
 }

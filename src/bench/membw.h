@@ -11,6 +11,10 @@
  * Uses the widest SIMD loads available. */
 int ob_measure_read_bw(ob_pool *pool, size_t bytes, int reps, ob_stats *gbps, ob_err *err);
 
+/* One timed pass over buf[0..n) by every thread of the pool; returns GB/s.
+ * For callers that pair each measurement with their own (the kernel bench). */
+double ob_read_bw_once(ob_pool *pool, const float *buf, size_t n);
+
 /* Sums n floats (the read loop); level picks scalar or SIMD. */
 float ob_read_sum(const float *p, size_t n, ob_simd level);
 float ob_read_sum_avx512(const float *p, size_t n);

@@ -37,13 +37,7 @@ void ob_fetch_default_opts(ob_fetch_opts *opts) {
     opts->retries = 3;
 }
 
-/* snprintf for messages, where truncation is acceptable. */
-static void msgf(char *buf, size_t size, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void msgf(char *buf, size_t size, const char *fmt, ...) {
+void ob_msgf(char *buf, size_t size, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, size, fmt, ap);
@@ -249,7 +243,7 @@ static void last_line(const char *path, char *out, size_t size) {
     while (fgets(line, sizeof line, f)) {
         size_t n = strcspn(line, "\r\n");
         line[n] = '\0';
-        if (n) msgf(out, size, "%s", line);
+        if (n) ob_msgf(out, size, "%s", line);
     }
     fclose(f);
 }
@@ -342,7 +336,7 @@ static void stories_check(const char *path, const char *want, int64_t want_size,
     char hex[65];
     ob_err e = {0};
     if (ob_sha256_file(path, hex, NULL, &e) != 0) {
-        msgf(why, size, "unreadable (%s)", e.msg);
+        ob_msgf(why, size, "unreadable (%s)", e.msg);
         return;
     }
     if (strcmp(hex, want) != 0) snprintf(why, size, "damaged (sha256 %.12s..., expected %.12s...)", hex, want);
@@ -594,7 +588,7 @@ int ob_fetch_stories15m(const ob_fetch_opts *opts, ob_fetch_result *res, ob_err 
         }
         int fresh = !strcmp(why_m, "missing") && !strcmp(why_t, "missing");
         if (!fresh) {
-            msgf(msg, sizeof msg, "cached stories15M in %s is incomplete or damaged: model.bin %s, tokenizer.bin %s; fetching it again",
+            ob_msgf(msg, sizeof msg, "cached stories15M in %s is incomplete or damaged: model.bin %s, tokenizer.bin %s; fetching it again",
                      dir, why_m[0] ? why_m : "ok", why_t[0] ? why_t : "ok");
             emit(opts, OB_FETCH_INFO, NULL, 0, -1, msg);
         }

@@ -149,4 +149,12 @@ int ob_hub_is_complete(const char *dir);
 int ob_fetch_hub(const ob_hub_ref *ref, const ob_fetch_opts *opts, ob_fetch_result *res,
                  ob_err *err);
 
+/* snprintf for progress and error messages, where truncation is acceptable
+ * (a function, so gcc's -Wformat-truncation does not flag every use). */
+void ob_msgf(char *buf, size_t size, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
 #endif

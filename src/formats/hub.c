@@ -28,17 +28,6 @@
 #define MAX_FILES 4096             /* files one pull may fetch               */
 #define MAX_NAME 512               /* bytes in one file name                 */
 
-static void msgf(char *buf, size_t size, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void msgf(char *buf, size_t size, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
 
 /* ------------------------------------------------------- names and paths */
 
@@ -484,7 +473,7 @@ static int get_listing(hub *h, json_t **out, ob_err *err) {
                            url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
         }
         char msg[600];
-        msgf(msg, sizeof msg, "file listing: %s; retrying",
+        ob_msgf(msg, sizeof msg, "file listing: %s; retrying",
              cc == CURLE_OK ? "server error" : (errbuf[0] ? errbuf : curl_easy_strerror(cc)));
         emit(h, OB_FETCH_RETRY, NULL, 0, -1, msg);
         backoff(attempt + 1);
@@ -522,7 +511,7 @@ static size_t on_body_file(char *data, size_t size, size_t nmemb, void *ud) {
         if (d->r.status == 206) {
             if (d->r.range_start != d->offset) {
                 d->werr = OB_ENET;
-                msgf(d->wmsg, sizeof d->wmsg, "asked for bytes from %lld, the server sent from %lld",
+                ob_msgf(d->wmsg, sizeof d->wmsg, "asked for bytes from %lld, the server sent from %lld",
                      (long long)d->offset, (long long)d->r.range_start);
                 return 0;
             }
@@ -530,7 +519,7 @@ static size_t on_body_file(char *data, size_t size, size_t nmemb, void *ud) {
         } else if (d->r.status == 200) {
             if (d->offset > 0 && (ftruncate(d->fd, 0) != 0 || lseek(d->fd, 0, SEEK_SET) != 0)) {
                 d->werr = OB_EIO;
-                msgf(d->wmsg, sizeof d->wmsg, "cannot truncate the .part file: %s", strerror(errno));
+                ob_msgf(d->wmsg, sizeof d->wmsg, "cannot truncate the .part file: %s", strerror(errno));
                 return 0;
             }
             d->offset = 0;
@@ -549,7 +538,7 @@ static size_t on_body_file(char *data, size_t size, size_t nmemb, void *ud) {
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
             d->werr = OB_EIO;
-            msgf(d->wmsg, sizeof d->wmsg, "cannot write: %s", strerror(errno));
+            ob_msgf(d->wmsg, sizeof d->wmsg, "cannot write: %s", strerror(errno));
             return 0;
         }
         p += w;
@@ -674,7 +663,7 @@ static int download(hub *h, const char *name, ob_err *err) {
                            kept ? "; the partial file is kept, pull again to resume" : "");
         }
         char msg[800];
-        msgf(msg, sizeof msg, "%s: %s; resuming", name, why);
+        ob_msgf(msg, sizeof msg, "%s: %s; resuming", name, why);
         emit(h, OB_FETCH_RETRY, name, d.offset + d.got, d.total, msg);
         if (d.got == 0) backoff(attempt + 1);
     }
@@ -881,7 +870,7 @@ int ob_fetch_hub(const ob_hub_ref *ref, const ob_fetch_opts *opts, ob_fetch_resu
     if ((rc = ob_mkdir_p(h.dir, err))) return rc;
     int lock;
     char what[600];
-    msgf(what, sizeof what, "%s@%s", ref->repo, ref->revision);
+    ob_msgf(what, sizeof what, "%s@%s", ref->repo, ref->revision);
     if ((rc = ob_fetch_lock(h.dir, what, &lock, err))) return rc;
 
     if (!opts->force && ob_hub_is_complete(h.dir)) {
@@ -922,7 +911,7 @@ int ob_fetch_hub(const ob_hub_ref *ref, const ob_fetch_opts *opts, ob_fetch_resu
     } else {
         h.manifest = manifest_load(h.dir);
         char msg[1400];
-        msgf(msg, sizeof msg, "fetching %s@%s from %s into %s", ref->repo, ref->revision, h.endpoint,
+        ob_msgf(msg, sizeof msg, "fetching %s@%s from %s into %s", ref->repo, ref->revision, h.endpoint,
              h.dir);
         emit(&h, OB_FETCH_INFO, NULL, 0, -1, msg);
         rc = pull(&h, err);
