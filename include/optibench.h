@@ -88,13 +88,15 @@ double ob_now(void); /* monotonic seconds */
 
 /* -------------------------------------------------------------- tokenizer */
 
-/* A tokenizer turns UTF-8 text into token ids and back.  Three kinds exist:
+/* A tokenizer turns UTF-8 text into token ids and back.  Four kinds exist:
  *  - llama2.c's tokenizer.bin (SentencePiece-style BPE by merge scores, byte
  *    fallback; the older layout stores byte tokens as raw bytes);
  *  - Hugging Face tokenizer.json with model.type "BPE": either SentencePiece
  *    style (Llama-2: "▁" for spaces, <0xNN> byte fallback) or byte-level
  *    (GPT-2, Llama-3, Qwen2: regex pre-tokenization, bytes mapped to unicode);
- *  - GPT-2's original encoder.json + vocab.bpe pair.
+ *  - GPT-2's original encoder.json + vocab.bpe pair;
+ *  - BioGPT's vocab.json + merges.txt (Moses tokenization, then fastBPE
+ *    with "</w>" word ends).
  * Added/special tokens (e.g. "<|endoftext|>", "<s>") are matched verbatim in
  * the input before BPE when parse_special is set. */
 typedef struct ob_tokenizer ob_tokenizer;
@@ -108,6 +110,13 @@ int ob_tokenizer_load_hf(const char *json_path, const char *config_path, ob_toke
 /* GPT-2's encoder.json (token -> id) and vocab.bpe (merges, ranked). */
 int ob_tokenizer_load_gpt2(const char *encoder_json, const char *vocab_bpe, ob_tokenizer **out,
                            ob_err *err);
+/* BioGPT's vocab.json (token -> id) and merges.txt ("left right [count]"
+ * per line, ranked): text is split by the Moses English tokenizer (XML
+ * escaping, aggressive "@-@" hyphen splits), each word BPE'd fastBPE-style;
+ * BOS is "</s>" as transformers' BioGptTokenizer prepends it, and decoding
+ * runs the Moses detokenizer (special tokens decode to nothing). */
+int ob_tokenizer_load_biogpt(const char *vocab_json, const char *merges_txt, ob_tokenizer **out,
+                             ob_err *err);
 void ob_tokenizer_free(ob_tokenizer *tok);
 
 /* Encodes text[0..len) into ids[0..max_ids).  add_bos prepends the BOS id

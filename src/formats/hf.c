@@ -1,4 +1,5 @@
-/* hf.c - Hugging Face model directories: config.json + safetensors (+ tokenizer.json).
+/* hf.c - Hugging Face model directories: config.json + safetensors (+ tokenizer.json,
+ * or BioGPT's vocab.json + merges.txt).
  *
  * Tensors are looked up by the transformers names of each family:
  *   llama/mistral/qwen2: model.embed_tokens, model.layers.N.{input_layernorm,
@@ -459,6 +460,15 @@ int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err
     if (p->tokenizer_path || ob_is_file(tj)) {
         rc = ob_tokenizer_load_hf(tj, ob_is_file(tc) ? tc : NULL, &m->tok, err);
         if (rc) return rc;
+    } else if (m->cfg.arch == OB_ARCH_BIOGPT) {
+        /* BioGPT ships Moses + fastBPE files (vocab.json, merges.txt) */
+        char vj[2048], mt[2048];
+        snprintf(vj, sizeof vj, "%s/vocab.json", dir);
+        snprintf(mt, sizeof mt, "%s/merges.txt", dir);
+        if (ob_is_file(vj) && ob_is_file(mt)) {
+            rc = ob_tokenizer_load_biogpt(vj, mt, &m->tok, err);
+            if (rc) return rc;
+        }
     }
     return 0;
 }

@@ -784,8 +784,11 @@ static int pull(hub *h, ob_err *err) {
         if (!rc) json_object_set_new(h->manifest, "complete", json_false());
     }
 
-    static const char *const meta[] = {"config.json", "generation_config.json", "tokenizer.json",
-                                       "tokenizer_config.json", "special_tokens_map.json"};
+    static const char *const meta[] = {"config.json",           "generation_config.json",
+                                       "tokenizer.json",        "tokenizer_config.json",
+                                       "special_tokens_map.json",
+                                       "vocab.json", /* BioGPT: Moses + fastBPE */
+                                       "merges.txt"};
     if (!rc && !names_has(&sib, "config.json"))
         rc = ob_fail(err, OB_EFORMAT, "%s@%s has no config.json: not a transformers model repository",
                      h->ref->repo, h->ref->revision);

@@ -8,7 +8,8 @@
  *    decode to nothing, and drop one leading space from the piece that
  *    follows BOS or starts the text (prev_id < 0), undoing the dummy prefix;
  *  - byte-level tokenizers decode special tokens to their content
- *    ("<|endoftext|>"), so decode(encode(x)) == x there as well. */
+ *    ("<|endoftext|>"), so decode(encode(x)) == x there as well;
+ *  - BioGPT tokenizers encode and decode through biogpt_tok.c (Moses). */
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -143,6 +144,7 @@ void ob_tokenizer_free(ob_tokenizer *tok) {
     if (!tok) return;
     tok_vocab_free(&tok->v);
     tok_merges_free(&tok->merges);
+    tok_bio_free(tok->bio);
     for (int i = 0; i < tok->n_norm; i++) tok_norm_free(&tok->norm[i]);
     for (int i = 0; i < tok->n_pre; i++) tok_pre_free(&tok->pre[i]);
     free(tok->added);
@@ -167,6 +169,12 @@ static const tok_added *match_added(const ob_tokenizer *t, const char *text, siz
     return NULL;
 }
 
+/* One segment between added tokens (BioGPT: Moses + fastBPE instead). */
+static int encode_segment(tok_work *w, const char *s, size_t n, int at_start) {
+    if (w->t->kind == TOK_BIOGPT) return tok_bio_encode_segment(w, s, n);
+    return tok_encode_segment(w, s, n, at_start);
+}
+
 static int encode_all(tok_work *w, const char *text, size_t len, int parse_special) {
     const ob_tokenizer *t = w->t;
     size_t seg = 0;
@@ -180,7 +188,7 @@ static int encode_all(tok_work *w, const char *text, size_t len, int parse_speci
             size_t end = i;
             if (a->lstrip)
                 while (end > seg && is_ws((unsigned char)text[end - 1])) end--;
-            int rc = tok_encode_segment(w, text + seg, end - seg, seg == 0);
+            int rc = encode_segment(w, text + seg, end - seg, seg == 0);
             if (rc) return rc;
             tok_emit(w, a->id);
             i += a->len;
@@ -189,7 +197,7 @@ static int encode_all(tok_work *w, const char *text, size_t len, int parse_speci
             seg = i;
         }
     }
-    return tok_encode_segment(w, text + seg, len - seg, seg == 0);
+    return encode_segment(w, text + seg, len - seg, seg == 0);
 }
 
 int ob_tokenize(const ob_tokenizer *tok, const char *text, size_t len, int add_bos,
@@ -237,6 +245,7 @@ static const char *piece_of(const ob_tokenizer *t, int32_t prev_id, int32_t id, 
 
 int ob_token_to_piece(const ob_tokenizer *tok, int32_t prev_id, int32_t id, char *buf,
                       size_t size) {
+    if (tok && tok->kind == TOK_BIOGPT) return tok_bio_piece(tok, prev_id, id, buf, size);
     size_t n;
     const char *p = piece_of(tok, prev_id, id, &n);
     if (!p) return -1;
@@ -247,6 +256,7 @@ int ob_token_to_piece(const ob_tokenizer *tok, int32_t prev_id, int32_t id, char
 
 size_t ob_detokenize(const ob_tokenizer *tok, const int32_t *ids, int n_ids, char *buf,
                      size_t size) {
+    if (tok && tok->kind == TOK_BIOGPT) return tok_bio_detokenize(tok, ids, n_ids, buf, size);
     size_t total = 0;
     int32_t prev = -1;
     for (int i = 0; i < n_ids; i++) {

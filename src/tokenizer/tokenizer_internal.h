@@ -91,7 +91,7 @@ const tok_merge_slot *tok_merges_find(const tok_merges *m, int32_t left, int32_t
 
 enum { TOK_MAX_STEPS = 8 };
 
-enum { TOK_SPM = 0, TOK_BYTELEVEL = 1 };
+enum { TOK_SPM = 0, TOK_BYTELEVEL = 1, TOK_BIOGPT = 2 };
 
 enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD, NORM_LOWER };
 typedef struct tok_norm {
@@ -123,8 +123,10 @@ typedef struct tok_added {
     uint8_t special, lstrip, rstrip;
 } tok_added;
 
+struct tok_bio;
+
 struct ob_tokenizer {
-    int kind;                  /* TOK_SPM or TOK_BYTELEVEL                 */
+    int kind;                  /* TOK_SPM, TOK_BYTELEVEL or TOK_BIOGPT     */
     tok_vocab v;
     tok_merges merges;
     int32_t byte_id[256];      /* BYTELEVEL: initial symbol of each byte;
@@ -148,6 +150,7 @@ struct ob_tokenizer {
     tok_added *added;          /* sorted by first byte, then longest first */
     int n_added, cap_added;
     int32_t added_start[257];  /* added[added_start[c] .. added_start[c+1]) begin with byte c */
+    struct tok_bio *bio;       /* TOK_BIOGPT: Moses rules and merge symbols */
 };
 
 /* Allocates a tokenizer with an n-id vocabulary, everything else empty. */
@@ -265,5 +268,46 @@ void tok_work_free(tok_work *w);
 int tok_encode_segment(tok_work *w, const char *s, size_t n, int at_start);
 /* BPE on one pre-tokenized word. */
 int tok_bpe_word(tok_work *w, const char *s, size_t n);
+
+/* ------------------------------------------------ BioGPT: Moses + fastBPE */
+
+/* A growing byte string (p is NUL-terminated once anything was reserved). */
+typedef struct tok_str {
+    char *p;
+    size_t len, cap;
+} tok_str;
+/* Ensures room for cap bytes plus a NUL; 0 or OB_ENOMEM. */
+int tok_str_reserve(tok_str *s, size_t cap);
+int tok_str_put(tok_str *s, const void *p, size_t n);
+void tok_str_free(tok_str *s);
+
+/* The Moses tokenizer and detokenizer for English as sacremoses runs them
+ * (moses.c): compiled rules, shared read-only by concurrent calls. */
+typedef struct tok_moses tok_moses;
+int tok_moses_new(tok_moses **out, ob_err *err, const char *path);
+void tok_moses_free(tok_moses *m);
+/* MosesTokenizer("en").tokenize(s, aggressive_dash_splits=True,
+ * escape=True): out receives the tokens joined by single spaces. */
+int tok_moses_tokenize(const tok_moses *m, const char *s, size_t n, tok_str *out, ob_err *err);
+/* MosesDetokenizer("en").detokenize(s.split()): out receives the text. */
+int tok_moses_detokenize(const tok_moses *m, const char *s, size_t n, tok_str *out, ob_err *err);
+
+/* How the detokenizer treats a (unescaped) token: MOSES_OPEN (currency
+ * signs, opening brackets) joins the next token, MOSES_CLOSE (, . ? ! : ;
+ * % ) ] }) the previous one, MOSES_CONTRACTION ("'s") the previous one;
+ * a token starting with a CJK character joins one ending with one. */
+enum { MOSES_OPEN = 1, MOSES_CLOSE = 2, MOSES_CONTRACTION = 4, MOSES_CJK_FIRST = 8, MOSES_CJK_LAST = 16 };
+int tok_moses_class(const tok_moses *m, pcre2_match_data *md, const char *s, size_t n);
+
+/* The BioGPT tokenizer's parts (biogpt_tok.c), dispatched to from
+ * tokenizer.c when kind is TOK_BIOGPT. */
+void tok_bio_free(struct tok_bio *b);
+/* Moses-tokenizes one segment (no added tokens inside) and BPEs each token. */
+int tok_bio_encode_segment(tok_work *w, const char *s, size_t n);
+int tok_bio_piece(const ob_tokenizer *t, int32_t prev_id, int32_t id, char *buf, size_t size);
+size_t tok_bio_detokenize(const ob_tokenizer *t, const int32_t *ids, int n_ids, char *buf,
+                          size_t size);
+/* Writes dir/vocab.json and dir/merges.txt (the files it was loaded from). */
+int tok_bio_save(const ob_tokenizer *t, const char *dir, ob_err *err);
 
 #endif
