@@ -452,21 +452,7 @@ static int setup_spm(hf_ctx *c, const json_t *model, const json_t *decoder) {
             if (tok_vocab_set_piece(v, id, &byte, 1)) goto oom;
             continue;
         }
-        if (!memmem(s, n, SPM_SPACE, 3)) continue;
-        char *p = malloc(n);
-        if (!p) goto oom;
-        size_t k = 0;
-        for (size_t i = 0; i < n;) {
-            if (i + 3 <= n && memcmp(s + i, SPM_SPACE, 3) == 0) {
-                p[k++] = ' ';
-                i += 3;
-            } else {
-                p[k++] = s[i++];
-            }
-        }
-        int rc = tok_vocab_set_piece(v, id, p, k);
-        free(p);
-        if (rc) goto oom;
+        if (tok_vocab_piece_unspm(v, id)) goto oom;
     }
     tok_setup_space_split(t, SPM_SPACE, 3);
     return 0;

@@ -83,23 +83,8 @@ static int setup(ob_tokenizer *t, const float *scores) {
         if (add_norm(t, NORM_REPLACE, 0, " ", SPM_SPACE)) return OB_ENOMEM;
         /* pieces print "▁" as a space */
         for (int32_t id = 0; id < n; id++) {
-            const char *s = tok_vocab_str(v, id);
-            size_t len = v->str_len[id];
-            if ((v->flags[id] & TOKF_BYTE) || !memmem(s, len, SPM_SPACE, 3)) continue;
-            char *p = malloc(len);
-            if (!p) return OB_ENOMEM;
-            size_t k = 0;
-            for (size_t i = 0; i < len;) {
-                if (i + 3 <= len && memcmp(s + i, SPM_SPACE, 3) == 0) {
-                    p[k++] = ' ';
-                    i += 3;
-                } else {
-                    p[k++] = s[i++];
-                }
-            }
-            int rc = tok_vocab_set_piece(v, id, p, k);
-            free(p);
-            if (rc) return rc;
+            if (v->flags[id] & TOKF_BYTE) continue;
+            if (tok_vocab_piece_unspm(v, id)) return OB_ENOMEM;
         }
     }
     if (add_norm(t, NORM_PREPEND, 1, space, NULL)) return OB_ENOMEM;

@@ -59,6 +59,9 @@ int tok_vocab_append(tok_vocab *v, const void *s, size_t len, uint32_t *off);
 /* Sets id's string (the piece defaults to the same bytes). */
 int tok_vocab_set(tok_vocab *v, int32_t id, const char *s, size_t len);
 int tok_vocab_set_piece(tok_vocab *v, int32_t id, const void *s, size_t len);
+/* Sets id's piece to its string with every SentencePiece "▁" (U+2581) read
+ * as a space; leaves strings without one alone.  Returns 0 or OB_ENOMEM. */
+int tok_vocab_piece_unspm(tok_vocab *v, int32_t id);
 /* Adds id to the string index unless its string is already there. */
 void tok_vocab_index(tok_vocab *v, int32_t id);
 /* The id of string s, or -1. */

@@ -262,3 +262,24 @@ int tok_read_file(const char *path, char **out, size_t *len, ob_err *err) {
     if (len) *len = n;
     return 0;
 }
+
+int tok_vocab_piece_unspm(tok_vocab *v, int32_t id) {
+    static const char spm_space[] = "\xe2\x96\x81";
+    const char *s = tok_vocab_str(v, id);
+    size_t n = v->str_len[id];
+    if (!memmem(s, n, spm_space, 3)) return 0;
+    char *p = malloc(n);
+    if (!p) return OB_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        if (i + 3 <= n && memcmp(s + i, spm_space, 3) == 0) {
+            p[k++] = ' ';
+            i += 3;
+        } else {
+            p[k++] = s[i++];
+        }
+    }
+    int rc = tok_vocab_set_piece(v, id, p, k);
+    free(p);
+    return rc;
+}
