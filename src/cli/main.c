@@ -15,6 +15,7 @@ static const struct {
     {"bench", cmd_bench, "measure prefill and decode speed"},
     {"info", cmd_info, "describe a model"},
     {"logits", cmd_logits, "write raw logits for a token sequence (for tests)"},
+    {"eval", cmd_eval, "perplexity and KL divergence over a text corpus"},
 };
 
 static void usage(FILE *f) {
