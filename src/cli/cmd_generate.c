@@ -118,7 +118,9 @@ int cmd_generate(int argc, char **argv) {
     int32_t eos = ob_tokenizer_eos(tok) >= 0 ? ob_tokenizer_eos(tok) : c->eos_id;
     while (generated < n_gen && n < cp.n_ctx) {
         int32_t next = ob_sample(smp, logits, toks, n);
-        if (next == eos) break;
+        /* EOS ends the text; so does a generated BOS, which delimits
+         * documents in llama2.c-trained models such as stories15M */
+        if (next == eos || next == ob_tokenizer_bos(tok)) break;
         int k = ob_token_to_piece(tok, toks[n - 1], next, piece, sizeof piece);
         if (k > 0) {
             fwrite(piece, 1, (size_t)k, stdout);
