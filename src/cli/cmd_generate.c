@@ -133,6 +133,7 @@ int cmd_generate(int argc, char **argv) {
     }
     double t2 = ob_now();
     printf("\n");
+    fflush(stdout);
     if (!quiet)
         fprintf(stderr, "prompt %d tokens in %.1f ms (%.1f tok/s); generated %d tokens in %.1f ms (%.1f tok/s), %d threads\n",
                 n_prompt, (t1 - t0) * 1e3, n_prompt / (t1 - t0), generated, (t2 - t1) * 1e3,
