@@ -72,50 +72,6 @@ void tok_bio_free(struct tok_bio *b) {
 
 /* ------------------------------------------------------------- loading */
 
-/* vocab.json: token -> id. */
-static int load_vocab(const char *path, ob_tokenizer **out, ob_err *err) {
-    json_t *root;
-    int rc = tok_json_load(path, 0, &root, err);
-    if (rc) return rc;
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return ob_fail(err, OB_EFORMAT, "%s: not a JSON object of token -> id", path);
-    }
-    const char *key;
-    json_t *val;
-    json_int_t max_id = -1;
-    json_object_foreach(root, key, val) {
-        json_int_t id = json_is_integer(val) ? json_integer_value(val) : -1;
-        if (id < 0 || id >= (1 << 24)) {
-            rc = ob_fail(err, OB_EFORMAT, "%s: token \"%.64s\" has no valid id", path, key);
-            json_decref(root);
-            return rc;
-        }
-        if (id > max_id) max_id = id;
-    }
-    if (max_id < 0) {
-        json_decref(root);
-        return ob_fail(err, OB_EFORMAT, "%s: empty vocabulary", path);
-    }
-    ob_tokenizer *t;
-    if ((rc = tok_new((int)max_id + 1, &t, err, path))) {
-        json_decref(root);
-        return rc;
-    }
-    json_object_foreach(root, key, val) {
-        if (tok_vocab_set(&t->v, (int32_t)json_integer_value(val), key, strlen(key))) {
-            json_decref(root);
-            ob_tokenizer_free(t);
-            return ob_fail(err, OB_ENOMEM, "%s: out of memory", path);
-        }
-    }
-    json_decref(root);
-    for (int32_t id = 0; id < t->v.n; id++)
-        if (t->v.flags[id] & TOKF_PRESENT) tok_vocab_index(&t->v, id);
-    *out = t;
-    return 0;
-}
-
 /* The symbol id of s, added when new; -1 when out of memory. */
 static int32_t intern(struct tok_bio *b, const char *s, size_t n) {
     int32_t id = tok_vocab_find(&b->sym, s, n);
@@ -266,7 +222,7 @@ int ob_tokenizer_load_biogpt(const char *vocab_json, const char *merges_txt, ob_
     if (!vocab_json || !merges_txt || !out)
         return ob_fail(err, OB_EINVAL, "load_biogpt: bad arguments");
     ob_tokenizer *t = NULL;
-    int rc = load_vocab(vocab_json, &t, err);
+    int rc = tok_load_vocab_json(vocab_json, &t, err);
     if (rc) return rc;
     t->kind = TOK_BIOGPT;
     struct tok_bio *b = t->bio = calloc(1, sizeof *b);

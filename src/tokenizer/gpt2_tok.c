@@ -46,8 +46,9 @@ int tok_json_load(const char *path, int flags, json_t **out, ob_err *err) {
     return 0;
 }
 
-/* The vocab from encoder.json. */
-static int load_encoder(const char *path, ob_tokenizer **out, ob_err *err) {
+/* A tokenizer whose vocabulary is a JSON object token -> id (GPT-2's
+ * encoder.json, BioGPT's vocab.json); everything else left empty. */
+int tok_load_vocab_json(const char *path, ob_tokenizer **out, ob_err *err) {
     json_t *root;
     int rc = tok_json_load(path, 0, &root, err);
     if (rc) return rc;
@@ -135,7 +136,7 @@ int ob_tokenizer_load_gpt2(const char *encoder_json, const char *vocab_bpe, ob_t
     if (!encoder_json || !vocab_bpe || !out)
         return ob_fail(err, OB_EINVAL, "load_gpt2: bad arguments");
     ob_tokenizer *t = NULL;
-    int rc = load_encoder(encoder_json, &t, err);
+    int rc = tok_load_vocab_json(encoder_json, &t, err);
     if (rc) return rc;
     if ((rc = load_merges(t, vocab_bpe, err))) goto fail;
     const char *eot = "<|endoftext|>";

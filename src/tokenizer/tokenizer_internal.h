@@ -196,6 +196,9 @@ int tok_merge_strings(ob_tokenizer *t, const char *a, size_t an, const char *b, 
 struct json_t;
 int tok_json_load(const char *path, int flags, struct json_t **out, ob_err *err);
 
+/* A new tokenizer whose vocabulary is the JSON object token -> id in path
+ * (GPT-2's encoder.json, BioGPT's vocab.json), indexed; nothing else set. */
+int tok_load_vocab_json(const char *path, ob_tokenizer **out, ob_err *err);
 /* Reads a whole file into a NUL-terminated malloc'd buffer. */
 int tok_read_file(const char *path, char **out, size_t *len, ob_err *err);
 
