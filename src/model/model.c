@@ -117,17 +117,37 @@ int ob_model_load(const char *path, const ob_load_params *params, ob_model **out
 const ob_config *ob_model_config(const ob_model *m) { return &m->cfg; }
 const ob_tokenizer *ob_model_tokenizer(const ob_model *m) { return m->tok; }
 
-static int64_t mat_numel(const ob_matrix *w) { return w->data ? w->rows * w->cols : 0; }
+/* The seven linear weights of a layer (absent ones have data NULL). */
+static void layer_mats(const ob_layer *L, const ob_matrix *ms[7]) {
+    ms[0] = &L->wq, ms[1] = &L->wk, ms[2] = &L->wv, ms[3] = &L->wo;
+    ms[4] = &L->w_gate, ms[5] = &L->w_up, ms[6] = &L->w_down;
+}
 
-int64_t ob_model_n_params(const ob_model *m) {
+static void add_mat(const ob_matrix *w, int64_t *numel, int64_t *bytes) {
+    if (!w->data) return;
+    *numel += w->rows * w->cols;
+    *bytes += (int64_t)ob_matrix_bytes(w);
+}
+
+/* Elements and bytes of every matrix: layers, embedding, untied head. */
+static void matrix_totals(const ob_model *m, int64_t *numel, int64_t *bytes) {
+    *numel = *bytes = 0;
+    add_mat(&m->tok_embd, numel, bytes);
+    if (!m->cfg.tied_embeddings) add_mat(&m->lm_head, numel, bytes);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const ob_matrix *ms[7];
+        layer_mats(&m->layers[l], ms);
+        for (int i = 0; i < 7; i++) add_mat(ms[i], numel, bytes);
+    }
+}
+
+/* Elements of the float32 vectors: norms, biases, the position table. */
+static int64_t vector_params(const ob_model *m) {
     const ob_config *c = &m->cfg;
-    int64_t n = mat_numel(&m->tok_embd) + (m->cfg.tied_embeddings ? 0 : mat_numel(&m->lm_head));
-    n += (int64_t)c->dim * (m->out_norm_b ? 2 : 1);
+    int64_t n = (int64_t)c->dim * (m->out_norm_b ? 2 : 1);
     if (m->pos_embd) n += (int64_t)(c->max_seq + c->pos_offset) * c->dim;
     for (int l = 0; l < c->n_layers; l++) {
         const ob_layer *L = &m->layers[l];
-        n += mat_numel(&L->wq) + mat_numel(&L->wk) + mat_numel(&L->wv) + mat_numel(&L->wo);
-        n += mat_numel(&L->w_gate) + mat_numel(&L->w_up) + mat_numel(&L->w_down);
         n += (int64_t)c->dim * 2 * (L->attn_norm_b ? 2 : 1);
         if (L->bq) n += L->wq.rows + L->wk.rows + L->wv.rows;
         if (L->bo) n += c->dim;
@@ -137,30 +157,27 @@ int64_t ob_model_n_params(const ob_model *m) {
     return n;
 }
 
-static int64_t layer_matrix_bytes(const ob_layer *L) {
-    const ob_matrix *ms[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-    int64_t b = 0;
-    for (int i = 0; i < 7; i++)
-        if (ms[i]->data) b += (int64_t)ob_matrix_bytes(ms[i]);
-    return b;
+int64_t ob_model_n_params(const ob_model *m) {
+    int64_t numel, bytes;
+    matrix_totals(m, &numel, &bytes);
+    return numel + vector_params(m);
 }
 
 int64_t ob_model_bytes_per_token(const ob_model *m) {
-    int64_t b = (int64_t)ob_matrix_bytes(&m->lm_head);
-    for (int l = 0; l < m->cfg.n_layers; l++) b += layer_matrix_bytes(&m->layers[l]);
-    return b;
+    int64_t numel = 0, bytes = 0;
+    add_mat(&m->lm_head, &numel, &bytes);
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const ob_matrix *ms[7];
+        layer_mats(&m->layers[l], ms);
+        for (int i = 0; i < 7; i++) add_mat(ms[i], &numel, &bytes);
+    }
+    return bytes;
 }
 
 int64_t ob_model_weight_bytes(const ob_model *m) {
-    int64_t b = ob_model_bytes_per_token(m);
-    if (!m->cfg.tied_embeddings) b += (int64_t)ob_matrix_bytes(&m->tok_embd);
-    int64_t vec = ob_model_n_params(m) - mat_numel(&m->tok_embd) - (m->cfg.tied_embeddings ? 0 : mat_numel(&m->lm_head));
-    for (int l = 0; l < m->cfg.n_layers; l++) {
-        const ob_layer *L = &m->layers[l];
-        vec -= mat_numel(&L->wq) + mat_numel(&L->wk) + mat_numel(&L->wv) + mat_numel(&L->wo) +
-               mat_numel(&L->w_gate) + mat_numel(&L->w_up) + mat_numel(&L->w_down);
-    }
-    return b + vec * 4;
+    int64_t numel, bytes;
+    matrix_totals(m, &numel, &bytes);
+    return bytes + 4 * vector_params(m);
 }
 
 static const char *arch_name(ob_arch a) {
