@@ -320,4 +320,23 @@ static FZ_UNUSED void fz_forward2(const ob_model *m) {
     ob_ctx_free(ctx);
 }
 
+/* Loads path as a model; a failed load must leave no model behind, a
+ * successful one is described and run for two tokens. */
+static FZ_UNUSED void fz_load_and_run(const char *path, const char *what) {
+    ob_load_params p = ob_load_default_params();
+    p.use_mmap = 1;
+    ob_model *m = NULL;
+    ob_err err = {0};
+    if (ob_model_load(path, &p, &m, &err)) {
+        if (m) abort();
+        fz_note(what, &err);
+        return;
+    }
+    fz_note(what, NULL);
+    char desc[512];
+    ob_model_describe(m, desc, sizeof desc);
+    fz_forward2(m);
+    ob_model_free(m);
+}
+
 #endif

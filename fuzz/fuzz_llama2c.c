@@ -50,20 +50,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    const char *path = fz_tmpfile("model.bin", data, size);
-    ob_load_params p = ob_load_default_params();
-    p.use_mmap = 1;
-    ob_model *m = NULL;
-    ob_err err = {0};
-    if (ob_model_load(path, &p, &m, &err)) {
-        if (m) abort();
-        fz_note("llama2c", &err);
-        return 0;
-    }
-    fz_note("llama2c", NULL);
-    char desc[512];
-    ob_model_describe(m, desc, sizeof desc);
-    fz_forward2(m);
-    ob_model_free(m);
+    fz_load_and_run(fz_tmpfile("model.bin", data, size), "llama2c");
     return 0;
 }

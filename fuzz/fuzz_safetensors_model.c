@@ -32,19 +32,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_tmpfile("model.safetensors", data, size);
-    ob_load_params p = ob_load_default_params();
-    p.use_mmap = 1;
-    ob_model *m = NULL;
-    ob_err err = {0};
-    if (ob_model_load(model_dir, &p, &m, &err)) {
-        if (m) abort();
-        fz_note("safetensors_model", &err);
-        return 0;
-    }
-    fz_note("safetensors_model", NULL);
-    char desc[512];
-    ob_model_describe(m, desc, sizeof desc);
-    fz_forward2(m);
-    ob_model_free(m);
+    fz_load_and_run(model_dir, "safetensors_model");
     return 0;
 }
