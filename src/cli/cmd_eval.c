@@ -133,6 +133,14 @@ static void tokenizer_name(const char *model_path, const ob_model *m, char *buf,
              ob_tokenizer_add_bos_default(tok) ? ", added" : "");
 }
 
+/* Moves a finished tmp file over path, so a reader never sees half a file. */
+static int rename_into_place(const char *tmp, const char *path, ob_err *err) {
+    if (rename(tmp, path) == 0) return 0;
+    int e = errno;
+    unlink(tmp);
+    return ob_fail(err, OB_EIO, "%s: cannot rename into place: %s", path, strerror(e));
+}
+
 static int write_json_atomic(const char *dir, json_t *root, ob_err *err) {
     int rc = ob_mkdir_p(dir, err);
     if (rc) return rc;
@@ -143,12 +151,7 @@ static int write_json_atomic(const char *dir, json_t *root, ob_err *err) {
         unlink(tmp);
         return ob_fail(err, OB_EIO, "%s: cannot write", tmp);
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ob_fail(err, OB_EIO, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
+    return rename_into_place(tmp, path, err);
 }
 
 /* DIR/samples_<task>.jsonl: one line per window, the sum (ppl: "nll") or the
@@ -173,12 +176,7 @@ static int write_samples(const char *dir, const char *task, const double *v, int
         unlink(tmp);
         return ob_fail(err, OB_EIO, "%s: write failed", tmp);
     }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return ob_fail(err, OB_EIO, "%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
+    return rename_into_place(tmp, path, err);
 }
 
 static void set_num(json_t *o, const char *k, double v) { json_object_set_new(o, k, json_real(v)); }
