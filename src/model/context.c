@@ -47,7 +47,8 @@ int ob_ctx_new(const ob_model *m, ob_pool *pool, const ob_ctx_params *params, ob
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] * 4 + 63) & ~(size_t)63;
     x->mem = aligned_alloc(64, total);
-    x->seq_len = calloc((size_t)p.n_seq, sizeof(int));
+    x->seq_len = calloc(2 * (size_t)p.n_seq, sizeof(int));
+    if (x->seq_len) x->seq_next = x->seq_len + p.n_seq;
     if (!x->mem || !x->seq_len) {
         ob_ctx_free(x);
         return ob_fail(err, OB_ENOMEM, "context: cannot allocate %.1f MB (n_ctx %d, n_seq %d, batch %d)",

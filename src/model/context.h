@@ -26,6 +26,7 @@ struct ob_ctx {
     int q_dim, kv_dim;
     const ob_vec_ops *vec; /* attention's dot/axpy for this CPU */
     int *seq_len;          /* [n_seq] positions cached per sequence */
+    int *seq_next;         /* [n_seq] scratch: check_batch's expected positions */
     float *k_cache, *v_cache;
     float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *rope, *scores, *inv_freq;
     void *mem;

@@ -60,11 +60,14 @@ static void add_rows(float *y, const float *x, int n, int width) {
     for (size_t i = 0; i < (size_t)n * width; i++) y[i] += x[i];
 }
 
-/* Checks the batch and returns the cached length of each sequence after it. */
+/* Checks the batch: ids, sequences, and positions contiguous with each
+ * sequence's cache. */
 static int check_batch(ob_ctx *x, const ob_batch *b, ob_err *err) {
     const ob_config *c = &x->m->cfg;
     if (b->n <= 0 || b->n > x->max_batch)
         return ob_fail(err, OB_EINVAL, "batch of %d tokens (this context takes 1 to %d)", b->n, x->max_batch);
+    /* the next position each sequence expects, advanced as the batch is read */
+    memcpy(x->seq_next, x->seq_len, (size_t)x->n_seq * sizeof(int));
     for (int i = 0; i < b->n; i++) {
         int s = b->seq ? b->seq[i] : 0;
         if (b->tokens[i] < 0 || b->tokens[i] >= c->n_vocab)
@@ -72,12 +75,11 @@ static int check_batch(ob_ctx *x, const ob_batch *b, ob_err *err) {
         if (s < 0 || s >= x->n_seq) return ob_fail(err, OB_EINVAL, "token %d: sequence %d does not exist", i, s);
         if (b->pos[i] >= x->n_ctx)
             return ob_fail(err, OB_ERANGE, "position %d is past the context length %d", b->pos[i], x->n_ctx);
-        int expect = x->seq_len[s];
-        for (int k = 0; k < i; k++)
-            if ((b->seq ? b->seq[k] : 0) == s) expect = b->pos[k] + 1;
+        int expect = x->seq_next[s];
         if (b->pos[i] != expect)
             return ob_fail(err, OB_EINVAL, "token %d: position %d of sequence %d, but %d was expected", i, b->pos[i], s,
                            expect);
+        x->seq_next[s] = expect + 1;
     }
     return 0;
 }
