@@ -235,6 +235,10 @@ void ob_ctx_free(ob_ctx *ctx);
 int ob_ctx_n_ctx(const ob_ctx *ctx);
 /* Forgets sequence seq's cache from position p0 on (p0 = 0 clears it). */
 void ob_ctx_seq_trim(ob_ctx *ctx, int seq, int p0);
+/* Makes sequence dst hold the first n_pos cached positions of sequence src
+ * (its own cache is replaced; n_pos <= what src holds).  Scoring several
+ * continuations of one context decodes the context once and copies it. */
+int ob_ctx_seq_copy(ob_ctx *ctx, int src, int dst, int n_pos, ob_err *err);
 
 /* A batch of n tokens, possibly from several sequences, processed in one
  * pass (matrix-matrix products).  Token i sits at position pos[i] of

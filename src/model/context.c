@@ -81,3 +81,22 @@ void ob_ctx_seq_trim(ob_ctx *x, int seq, int p0) {
     if (p0 < 0) p0 = 0;
     if (x->seq_len[seq] > p0) x->seq_len[seq] = p0;
 }
+
+int ob_ctx_seq_copy(ob_ctx *x, int src, int dst, int n_pos, ob_err *err) {
+    if (src < 0 || src >= x->n_seq || dst < 0 || dst >= x->n_seq)
+        return ob_fail(err, OB_EINVAL, "sequence copy %d -> %d outside [0, %d)", src, dst, x->n_seq);
+    if (n_pos < 0 || n_pos > x->seq_len[src])
+        return ob_fail(err, OB_EINVAL, "sequence %d holds %d positions, cannot copy %d", src, x->seq_len[src],
+                       n_pos);
+    if (src != dst && n_pos > 0) {
+        const size_t row = (size_t)x->kv_dim, per_seq = (size_t)x->n_ctx * row;
+        const size_t bytes = (size_t)n_pos * row * sizeof(float);
+        for (int l = 0; l < x->m->cfg.n_layers; l++) {
+            size_t base = (size_t)l * x->n_seq * per_seq;
+            memcpy(x->k_cache + base + (size_t)dst * per_seq, x->k_cache + base + (size_t)src * per_seq, bytes);
+            memcpy(x->v_cache + base + (size_t)dst * per_seq, x->v_cache + base + (size_t)src * per_seq, bytes);
+        }
+    }
+    x->seq_len[dst] = n_pos;
+    return 0;
+}
