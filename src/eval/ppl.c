@@ -174,20 +174,11 @@ typedef struct {
 } ppl_job;
 
 /* -log softmax(x)[t]: max, then sum of exp(x - max) accumulated in float64. */
-static double row_nll(const float *x, int V, int32_t t) {
-    float mx = x[0];
-    for (int i = 1; i < V; i++)
-        if (x[i] > mx) mx = x[i];
-    double sum = 0.0;
-    for (int i = 0; i < V; i++) sum += (double)expf(x[i] - mx);
-    return (double)mx + log(sum) - (double)x[t];
-}
-
 static void ppl_task(void *ctx, int i, int n_tasks) {
     ppl_job *j = ctx;
     int r0 = (int)((int64_t)j->n_rows * i / n_tasks), r1 = (int)((int64_t)j->n_rows * (i + 1) / n_tasks);
     for (int r = r0; r < r1; r++)
-        j->nll[j->out_index[r]] = row_nll(j->logits + (size_t)r * j->V, j->V, j->target[r]);
+        j->nll[j->out_index[r]] = ob_eval_row_nll(j->logits + (size_t)r * j->V, j->V, j->target[r], NULL);
 }
 
 static int ppl_rows(void *user, const float *const *logits, int n_rows, const int32_t *target,
