@@ -182,6 +182,8 @@ static void record_run(eval_cli *e, const run_info *ri, const char *output_type)
     eval_set_num(d, "seconds", secs);
     eval_set_num(d, "examples_per_s", secs > 0 ? ri->n / secs : 0);
     eval_set_num(d, "tokens_per_s", secs > 0 ? fed / secs : 0);
+    eval_set_num(d, !strcmp(output_type, "generate_until") ? "generated_per_s" : "scored_per_s",
+                 secs > 0 ? scored / secs : 0);
     json_object_set_new(e->details, name, d);
 
     if (ri->n_truncated)
