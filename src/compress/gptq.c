@@ -1,0 +1,235 @@
+/* gptq.c - GPTQ for one linear layer (gptq.h). */
+#include "compress/gptq.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ob_hessian_init(ob_hessian *H, int64_t cols, ob_err *err) {
+    H->cols = cols;
+    H->n = 0;
+    H->h = calloc((size_t)(cols * cols), sizeof *H->h);
+    if (!H->h) return ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld Hessian", (long long)cols,
+                              (long long)cols);
+    return 0;
+}
+
+void ob_hessian_free(ob_hessian *H) {
+    free(H->h);
+    H->h = NULL;
+}
+
+/* H->h holds sum x x^T (upper triangle, row-major); the 2/N comes later. */
+int ob_hessian_add(ob_hessian *H, const float *X, int64_t n, ob_err *err) {
+    const int64_t C = H->cols, chunk = 512;
+    double *xd = malloc((size_t)(chunk * C) * sizeof *xd);
+    if (!xd) return ob_fail(err, OB_ENOMEM, "gptq: out of memory");
+    for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+        int64_t m = n - t0 < chunk ? n - t0 : chunk;
+        for (int64_t i = 0; i < m * C; i++) xd[i] = X[t0 * C + i];
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)C, (int)m, 1.0, xd, (int)C, 1.0, H->h, (int)C);
+    }
+    H->n += n;
+    free(xd);
+    return 0;
+}
+
+ob_gptq_params ob_gptq_default_params(void) {
+    ob_gptq_params p = {{4, 128, 0}, 0.01, 128, 0};
+    return p;
+}
+
+void ob_gptq_result_free(ob_gptq_result *r) {
+    free(r->qint);
+    free(r->wq);
+    free(r->scales);
+    free(r->zeros);
+    free(r->g_idx);
+    free(r->perm);
+    memset(r, 0, sizeof *r);
+}
+
+/* 2/N sum x x^T, both triangles */
+static void full_hessian(const ob_hessian *H, double *out) {
+    const int64_t C = H->cols;
+    const double s = H->n > 0 ? 2.0 / (double)H->n : 0.0;
+    for (int64_t i = 0; i < C; i++)
+        for (int64_t j = i; j < C; j++) out[i * C + j] = out[j * C + i] = s * H->h[i * C + j];
+}
+
+static int by_diag_desc(const void *a, const void *b, void *key) {
+    const double *k = key;
+    double x = k[*(const int32_t *)a], y = k[*(const int32_t *)b];
+    if (x != y) return x > y ? -1 : 1;
+    return *(const int32_t *)a - *(const int32_t *)b; /* stable */
+}
+
+/* U with H^-1 = U^T U, into Uf (float, upper, row-major); raises damp. */
+static int inverse_factor(const double *Hp, int64_t C, double damp, float *Uf, double *damp_used, int *raised,
+                          ob_err *err) {
+    double *A = malloc((size_t)(C * C) * sizeof *A);
+    if (!A) return ob_fail(err, OB_ENOMEM, "gptq: out of memory");
+    double mean = 0;
+    for (int64_t i = 0; i < C; i++) mean += Hp[i * C + i];
+    mean /= (double)C;
+    int info = 1;
+    for (*raised = 0; damp <= 1.0 + 1e-12; damp *= 10, (*raised)++) {
+        memcpy(A, Hp, (size_t)(C * C) * sizeof *A);
+        for (int64_t i = 0; i < C; i++) A[i * C + i] += damp * mean;
+        info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', (lapack_int)C, A, (lapack_int)C);
+        if (info) continue;
+        info = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', (lapack_int)C, A, (lapack_int)C);
+        if (info) continue;
+        for (int64_t i = 0; i < C; i++)
+            for (int64_t j = 0; j < i; j++) A[j * C + i] = A[i * C + j];
+        info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', (lapack_int)C, A, (lapack_int)C);
+        if (!info) break;
+    }
+    if (info) {
+        free(A);
+        return ob_fail(err, OB_EINVAL, "gptq: the Hessian is not positive definite even with damp %.2g", damp / 10);
+    }
+    *damp_used = damp;
+    for (int64_t i = 0; i < C; i++)
+        for (int64_t j = 0; j < C; j++) Uf[i * C + j] = j >= i ? (float)A[i * C + j] : 0.0f;
+    free(A);
+    return 0;
+}
+
+int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, const ob_hessian *H, const ob_gptq_params *p,
+                     ob_gptq_result *res, ob_err *err) {
+    memset(res, 0, sizeof *res);
+    const ob_qspec *q = &p->q;
+    if (H->cols != C) return ob_fail(err, OB_EINVAL, "gptq: Hessian of %lld columns for a weight of %lld",
+                                     (long long)H->cols, (long long)C);
+    if (H->n < 1) return ob_fail(err, OB_EINVAL, "gptq: no calibration inputs");
+    if (q->bits < 2 || q->bits > 8) return ob_fail(err, OB_EINVAL, "gptq: %d bits (2 to 8)", q->bits);
+    const int64_t G = q->group_size > 0 ? q->group_size : C;
+    if (C % G) return ob_fail(err, OB_EINVAL, "gptq: group size %lld does not divide %lld columns", (long long)G,
+                              (long long)C);
+    const int64_t B = p->block > 0 ? p->block : 128, NG = C / G;
+    const int maxq = (1 << q->bits) - 1;
+    double *Hp = malloc((size_t)(C * C) * sizeof *Hp), *diag = malloc((size_t)C * sizeof *diag);
+    float *W = malloc((size_t)(rows * C) * sizeof *W), *U = malloc((size_t)(C * C) * sizeof *U);
+    float *W1 = malloc((size_t)(rows * B) * sizeof *W1), *E1 = malloc((size_t)(rows * B) * sizeof *E1);
+    float *sc = malloc((size_t)rows * sizeof *sc), *ze = malloc((size_t)rows * sizeof *ze);
+    res->qint = malloc((size_t)(rows * C));
+    res->wq = malloc((size_t)(rows * C) * sizeof *res->wq);
+    res->scales = malloc((size_t)(rows * NG) * sizeof *res->scales);
+    res->zeros = malloc((size_t)(rows * NG) * sizeof *res->zeros);
+    res->g_idx = malloc((size_t)C * sizeof *res->g_idx);
+    res->perm = malloc((size_t)C * sizeof *res->perm);
+    int rc = 0;
+    if (!Hp || !diag || !W || !U || !W1 || !E1 || !sc || !ze || !res->qint || !res->wq || !res->scales ||
+        !res->zeros || !res->g_idx || !res->perm) {
+        rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld layer", (long long)rows, (long long)C);
+        goto done;
+    }
+    res->n_groups = NG;
+    full_hessian(H, Hp);
+    memcpy(W, W0, (size_t)(rows * C) * sizeof *W);
+    for (int64_t c = 0; c < C; c++) {
+        if (Hp[c * C + c] == 0.0) {
+            Hp[c * C + c] = 1.0;
+            for (int64_t r = 0; r < rows; r++) W[r * C + c] = 0.0f;
+            res->n_dead++;
+        }
+        diag[c] = Hp[c * C + c];
+        res->perm[c] = (int32_t)c;
+    }
+    if (p->act_order) {
+        qsort_r(res->perm, (size_t)C, sizeof *res->perm, by_diag_desc, diag);
+        /* permute W's columns (U's first row is scratch) and H's rows and columns */
+        double *Hq = malloc((size_t)(C * C) * sizeof *Hq);
+        if (!Hq) {
+            rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory");
+            goto done;
+        }
+        for (int64_t i = 0; i < C; i++)
+            for (int64_t j = 0; j < C; j++) Hq[i * C + j] = Hp[(int64_t)res->perm[i] * C + res->perm[j]];
+        free(Hp);
+        Hp = Hq;
+        for (int64_t r = 0; r < rows; r++) {
+            for (int64_t j = 0; j < C; j++) U[j] = W[r * C + res->perm[j]];
+            memcpy(W + r * C, U, (size_t)C * sizeof *W);
+        }
+    }
+    if ((rc = inverse_factor(Hp, C, p->damp > 0 ? p->damp : 0.01, U, &res->damp_used, &res->damp_raised, err)))
+        goto done;
+    if (q->group_size <= 0) /* one grid per row, from the whole (permuted) row */
+        for (int64_t r = 0; r < rows; r++) ob_qgrid_fit(W + r * C, C, q, &sc[r], &ze[r]);
+    double loss = 0;
+    for (int64_t i1 = 0; i1 < C; i1 += B) {
+        const int64_t i2 = i1 + B < C ? i1 + B : C, nb = i2 - i1;
+        for (int64_t r = 0; r < rows; r++) memcpy(W1 + r * nb, W + r * C + i1, (size_t)nb * sizeof *W1);
+        for (int64_t i = 0; i < nb; i++) {
+            const int64_t col = i1 + i;
+            /* as the reference: a group's grid comes from W, which holds the
+             * values from before this block's in-block updates */
+            if (q->group_size > 0 && col % G == 0)
+                for (int64_t r = 0; r < rows; r++) ob_qgrid_fit(W + r * C + col, G, q, &sc[r], &ze[r]);
+            const float d = U[col * C + col];
+            for (int64_t r = 0; r < rows; r++) {
+                float w = W1[r * nb + i];
+                int qi = ob_qgrid_int(w, sc[r], ze[r], maxq);
+                float wq = ob_qgrid_deq(qi, sc[r], ze[r]);
+                int64_t at = r * C + res->perm[col];
+                res->qint[at] = (uint8_t)qi;
+                res->wq[at] = wq;
+                float e = (w - wq) / d;
+                loss += 0.5 * (double)e * (double)e;
+                E1[r * nb + i] = e;
+                const float *u = U + col * C + i1;
+                float *w1 = W1 + r * nb;
+                for (int64_t j = i + 1; j < nb; j++) w1[j] -= e * u[j];
+            }
+            if (q->group_size > 0 && col % G == 0)
+                for (int64_t r = 0; r < rows; r++) {
+                    res->scales[r * NG + col / G] = sc[r];
+                    res->zeros[r * NG + col / G] = ze[r];
+                }
+        }
+        if (i2 < C)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)(C - i2), (int)nb, -1.0f, E1,
+                        (int)nb, U + i1 * C + i2, (int)C, 1.0f, W + i2, (int)C);
+    }
+    if (q->group_size <= 0)
+        for (int64_t r = 0; r < rows; r++) {
+            res->scales[r] = sc[r];
+            res->zeros[r] = ze[r];
+        }
+    for (int64_t j = 0; j < C; j++) res->g_idx[res->perm[j]] = (int32_t)(j / G);
+    res->loss = loss;
+done:
+    free(Hp);
+    free(diag);
+    free(W);
+    free(U);
+    free(W1);
+    free(E1);
+    free(sc);
+    free(ze);
+    if (rc) ob_gptq_result_free(res);
+    return rc;
+}
+
+double ob_gptq_output_error(const float *W, const float *Wq, int64_t rows, int64_t C, const ob_hessian *H) {
+    double *Hp = malloc((size_t)(C * C) * sizeof *Hp);
+    double *D = malloc((size_t)(rows * C) * sizeof *D), *T = malloc((size_t)(rows * C) * sizeof *T);
+    double total = NAN;
+    if (Hp && D && T) {
+        full_hessian(H, Hp);
+        for (int64_t i = 0; i < rows * C; i++) D[i] = (double)W[i] - (double)Wq[i];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)C, (int)C, 1.0, D, (int)C, Hp, (int)C,
+                    0.0, T, (int)C);
+        total = 0;
+        for (int64_t i = 0; i < rows * C; i++) total += D[i] * T[i];
+        total /= 2.0;
+    }
+    free(Hp);
+    free(D);
+    free(T);
+    return total;
+}
