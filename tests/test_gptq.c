@@ -12,7 +12,10 @@
  *  - a Hessian that is not positive definite raises the damp (reported);
  *  - AWQ's scale search finds a ratio above 0 whose output error is
  *    strictly below RTN's on inputs with outlier channels;
- *  - bad parameters are refused.
+ *  - bad parameters are refused;
+ *  - the GPTQ checkpoint packing (qweight, qzeros with the v1 zero - 1
+ *    offset, fp16 scales, g_idx) on hand-worked 4-bit and 3-bit words, and
+ *    unpacking a packed GPTQ result gives its weights back.
  * With --dump DIR it also writes a layer, its inputs and GPTQ's result for
  * tests/ref/gptq_np.py (tests/test_gptq_ref.sh). */
 #include <math.h>
@@ -24,6 +27,8 @@
 #include "check.h"
 #include "compress/awq.h"
 #include "compress/gptq.h"
+#include "formats/gptq_pack.h"
+#include "kernels/matrix.h"
 
 static uint64_t rng = 88172645463325252ull;
 static double unif(void) {
@@ -222,6 +227,93 @@ static void check_awq(void) {
     free(X);
 }
 
+static void check_pack(void) {
+    /* 4 bits, 8 x 8, one group: q[o][i] = (i + o) % 16, zero point o + 1 */
+    enum { O = 8, I = 8 };
+    uint8_t q[O * I];
+    float sc[O], ze[O];
+    int32_t g[I] = {0};
+    for (int o = 0; o < O; o++) {
+        for (int i = 0; i < I; i++) q[o * I + i] = (uint8_t)((i + o) % 16);
+        sc[o] = 0.5f;
+        ze[o] = (float)(o + 1);
+    }
+    ob_gptq_packed p;
+    ob_err err = {0};
+    CHECK_OK(ob_gptq_pack(q, sc, ze, g, O, I, 1, 4, 0, &p, &err), &err);
+    if (p.qweight) {
+        /* column 0 holds 0..7 low nibble first; column 1 holds 1..8 */
+        CHECK((uint32_t)p.qweight[0] == 0x76543210u && (uint32_t)p.qweight[1] == 0x87654321u,
+              "qweight words %08x %08x, expected 76543210 87654321", (uint32_t)p.qweight[0], (uint32_t)p.qweight[1]);
+        /* stored zero points are zero - 1 = 0..7 */
+        CHECK((uint32_t)p.qzeros[0] == 0x76543210u, "qzeros word %08x, expected 76543210", (uint32_t)p.qzeros[0]);
+        CHECK(p.scales[0] == 0x3800, "scale 0.5 as fp16 %04x, expected 3800", p.scales[0]);
+        float w[O * I];
+        CHECK_OK(ob_gptq_unpack(&p, w, &err), &err);
+        CHECK(w[1 * I + 3] == 0.5f * (4 - 2) && w[7 * I + 0] == 0.5f * (7 - 8), "unpacked %g %g", w[1 * I + 3],
+              w[7 * I]);
+    }
+    ob_gptq_packed_free(&p);
+    /* 3 bits, 32 inputs: value 10 straddles words 0/1, value 21 words 1/2 */
+    uint8_t q3[32];
+    float s1 = 1.0f, z1 = 4.0f;
+    int32_t g3[32] = {0};
+    for (int i = 0; i < 32; i++) q3[i] = (uint8_t)(i % 8);
+    q3[10] = 5; /* 0b101: bits 30,31 of word 0 = 01, bit 0 of word 1 = 1 */
+    q3[21] = 6; /* 0b110: bit 31 of word 1 = 0, bits 0,1 of word 2 = 11 */
+    CHECK(ob_gptq_pack(q3, &s1, &z1, g3, 1, 32, 1, 3, 0, &p, &err) != 0, "3 bits x 1 output accepted (not whole words)");
+    uint8_t q3x[32 * 32];
+    float s32[32], z32[32];
+    for (int o = 0; o < 32; o++) {
+        memcpy(q3x + o * 32, q3, 32);
+        s32[o] = 1.0f;
+        z32[o] = 4.0f;
+    }
+    CHECK_OK(ob_gptq_pack(q3x, s32, z32, g3, 32, 32, 1, 3, 0, &p, &err), &err);
+    if (p.qweight) {
+        uint32_t w0 = (uint32_t)p.qweight[0], w1 = (uint32_t)p.qweight[32], w2 = (uint32_t)p.qweight[64];
+        CHECK((w0 >> 30) == 1 && (w1 & 1) == 1 && (w1 >> 31) == 0 && (w2 & 3) == 3 && ((w1 >> 1) & 7) == 11 % 8 &&
+                  ((w2 >> 2) & 7) == 22 % 8,
+              "3-bit words %08x %08x %08x", w0, w1, w2);
+    }
+    ob_gptq_packed_free(&p);
+    float zero0 = 0.0f;
+    CHECK(ob_gptq_pack(q, sc, &zero0, g, 1, I, 1, 4, 0, &p, &err) != 0, "v1 accepted a zero point of 0");
+
+    /* a GPTQ result packs and unpacks to its own weights (scales in fp16) */
+    enum { R = 32, C = 128, N = 96 };
+    float *W = malloc(sizeof(float) * R * C), *X = malloc(sizeof(float) * N * C), *back = malloc(sizeof(float) * R * C);
+    for (int i = 0; i < R * C; i++) W[i] = 0.05f * gauss();
+    make_inputs(X, N, C);
+    ob_hessian H;
+    CHECK_OK(ob_hessian_init(&H, C, &err), &err);
+    CHECK_OK(ob_hessian_add(&H, X, N, &err), &err);
+    ob_gptq_params gp = ob_gptq_default_params();
+    gp.q.group_size = 32;
+    gp.act_order = 1;
+    ob_gptq_result r;
+    CHECK_OK(ob_gptq_quantize(W, R, C, &H, &gp, &r, &err), &err);
+    if (r.wq) {
+        CHECK_OK(ob_gptq_pack(r.qint, r.scales, r.zeros, r.g_idx, R, C, r.n_groups, 4, 1, &p, &err), &err);
+        if (p.qweight) CHECK_OK(ob_gptq_unpack(&p, back, &err), &err);
+        double dmax = 0;
+        for (int64_t i = 0; p.qweight && i < R * C; i++) {
+            int64_t g0 = r.g_idx[i % C];
+            float s = ob_f16_to_f32(ob_f32_to_f16(r.scales[(i / C) * r.n_groups + g0]));
+            double d = fabs(back[i] - s * ((float)r.qint[i] - r.zeros[(i / C) * r.n_groups + g0]));
+            if (d > dmax) dmax = d;
+        }
+        printf("gptq pack (v2, act-order, group 32): max |unpacked - fp16-scale weights| = %g\n", dmax);
+        CHECK(dmax == 0, "unpacked weights differ by %g", dmax);
+        ob_gptq_packed_free(&p);
+    }
+    ob_gptq_result_free(&r);
+    ob_hessian_free(&H);
+    free(W);
+    free(X);
+    free(back);
+}
+
 static int write_raw(const char *dir, const char *name, const void *p, size_t n) {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -275,5 +367,6 @@ int main(int argc, char **argv) {
     check_vs_rtn();
     check_dead_and_damp();
     check_awq();
+    check_pack();
     return CHECK_DONE("test_gptq");
 }
