@@ -15,7 +15,9 @@
  *  - bad parameters are refused;
  *  - the GPTQ checkpoint packing (qweight, qzeros with the v1 zero - 1
  *    offset, fp16 scales, g_idx) on hand-worked 4-bit and 3-bit words, and
- *    unpacking a packed GPTQ result gives its weights back.
+ *    unpacking a packed GPTQ result gives its weights back;
+ *  - calibration windows start where CPython's random.seed(s);
+ *    random.randint(0, n - seqlen - 1) puts them (values from CPython).
  * With --dump DIR it also writes a layer, its inputs and GPTQ's result for
  * tests/ref/gptq_np.py (tests/test_gptq_ref.sh). */
 #include <math.h>
@@ -26,6 +28,7 @@
 
 #include "check.h"
 #include "compress/awq.h"
+#include "compress/calib.h"
 #include "compress/gptq.h"
 #include "formats/gptq_pack.h"
 #include "kernels/matrix.h"
@@ -314,6 +317,23 @@ static void check_pack(void) {
     free(back);
 }
 
+static void check_calib_windows(void) {
+    /* CPython 3: random.seed(0); [random.randint(0, 100000 - 512 - 1) for _ in range(4)]
+     * -> [50494, 99346, 55125, 5306]; seed 1234, 300 tokens, seqlen 16, 5 draws
+     * -> [225, 59, 3, 46, 17] */
+    static int32_t tok[100000];
+    for (int i = 0; i < 100000; i++) tok[i] = i;
+    int32_t out[5 * 512];
+    ob_err err = {0};
+    CHECK_OK(ob_calib_windows(tok, 100000, 4, 512, 0, out, &err), &err);
+    CHECK(out[0] == 50494 && out[512] == 99346 && out[1024] == 55125 && out[1536] == 5306 && out[513] == 99347,
+          "seed 0 starts %d %d %d %d", out[0], out[512], out[1024], out[1536]);
+    CHECK_OK(ob_calib_windows(tok, 300, 5, 16, 1234, out, &err), &err);
+    CHECK(out[0] == 225 && out[16] == 59 && out[32] == 3 && out[48] == 46 && out[64] == 17,
+          "seed 1234 starts %d %d %d %d %d", out[0], out[16], out[32], out[48], out[64]);
+    CHECK(ob_calib_windows(tok, 16, 1, 16, 0, out, &err) != 0, "16 tokens gave a window of 16");
+}
+
 static int write_raw(const char *dir, const char *name, const void *p, size_t n) {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -368,5 +388,6 @@ int main(int argc, char **argv) {
     check_dead_and_damp();
     check_awq();
     check_pack();
+    check_calib_windows();
     return CHECK_DONE("test_gptq");
 }

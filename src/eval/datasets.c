@@ -752,7 +752,7 @@ uint32_t ob_pyrandom_u32(ob_pyrandom *r) {
 
 /* _randbelow_with_getrandbits(n): k = n.bit_length(); r = getrandbits(k)
  * until r < n; getrandbits(k <= 32) is the top k bits of one draw. */
-static uint32_t py_randbelow(ob_pyrandom *r, uint32_t n) {
+uint32_t ob_pyrandom_below(ob_pyrandom *r, uint32_t n) {
     int k = 0;
     while (k < 32 && (n >> k)) k++;
     uint32_t v;
@@ -777,7 +777,7 @@ int ob_pyrandom_sample(ob_pyrandom *r, int n, int k, int *out, ob_err *err) {
         if (!pool) return ob_fail(err, OB_ENOMEM, "sample: out of memory");
         for (int i = 0; i < n; i++) pool[i] = i;
         for (int i = 0; i < k; i++) {
-            int j = (int)py_randbelow(r, (uint32_t)(n - i));
+            int j = (int)ob_pyrandom_below(r, (uint32_t)(n - i));
             out[i] = pool[j];
             pool[j] = pool[n - i - 1];
         }
@@ -786,7 +786,7 @@ int ob_pyrandom_sample(ob_pyrandom *r, int n, int k, int *out, ob_err *err) {
         for (int i = 0; i < k; i++) {
             int j, dup;
             do {
-                j = (int)py_randbelow(r, (uint32_t)n);
+                j = (int)ob_pyrandom_below(r, (uint32_t)n);
                 dup = 0;
                 for (int t = 0; t < i; t++) dup |= out[t] == j;
             } while (dup);

@@ -128,6 +128,8 @@ typedef struct ob_pyrandom {
 
 void ob_pyrandom_seed(ob_pyrandom *r, uint64_t seed);
 uint32_t ob_pyrandom_u32(ob_pyrandom *r);
+/* random._randbelow(n) for 1 <= n < 2^32 (randint(a, b) = a + below(b - a + 1)). */
+uint32_t ob_pyrandom_below(ob_pyrandom *r, uint32_t n);
 /* random.Random.sample(range(n), k): writes k distinct indices < n into
  * out in selection order.  Needs 0 <= k <= n < 2^31. */
 int ob_pyrandom_sample(ob_pyrandom *r, int n, int k, int *out, ob_err *err);
