@@ -125,8 +125,16 @@ static int setup_spm_vocab(gctx *c) {
     return 0;
 }
 
+/* Longest SentencePiece token accepted: the merge setup is quadratic in a
+ * token's length (SentencePiece's own limit is 16 characters). */
+enum { MAX_SPM_TOKEN = 1024 };
+
 static int load_spm(gctx *c) {
     ob_tokenizer *t = c->t;
+    for (int32_t id = 0; id < t->v.n; id++)
+        if (t->v.str_len[id] > MAX_SPM_TOKEN)
+            return ob_fail(c->err, OB_EFORMAT, "%s: key '" K_TOKENS "': token %d is %u bytes long (at most %d)", c->g->path,
+                           id, t->v.str_len[id], MAX_SPM_TOKEN);
     int rc = setup_spm_vocab(c), prefix;
     if (rc) return rc;
     int32_t unk = t->unk >= 0 ? t->unk : 0;
