@@ -18,6 +18,7 @@
 #include "formats/gguf_export.h"
 #include "formats/hf_write.h"
 #include "model/model.h"
+#include "tokenizer/gguf_tok.h"
 
 static char tmpdir[256];
 
@@ -96,8 +97,12 @@ static void check_roundtrip(uint32_t alignment) {
     ob_gguf_writer_free(w);
 
     ob_gguf *g;
+    err = (ob_err){0};
     CHECK_OK(ob_gguf_open(path, 1, &g, &err), &err);
-    if (err.code) return;
+    if (err.code) {
+        for (int i = 0; i < NT; i++) free(data[i]);
+        return;
+    }
     CHECK(g->version == 3 && g->alignment == alignment && g->data_offset % alignment == 0,
           "version %u alignment %u data offset %zu", g->version, g->alignment, g->data_offset);
     int64_t iv;
@@ -250,6 +255,52 @@ static void check_stories(const char *bin, ob_pool *pool) {
     }
     free(l0), free(l1), free(l2), free(l3);
     ob_model_free(m0), ob_model_free(m1), ob_model_free(m2), ob_model_free(m3);
+}
+
+/* A byte-level ("gpt2") tokenizer written by hand, loaded and run. */
+static void check_gpt2_tokenizer(void) {
+    static const char *const toks[] = {"h", "e", "l", "o", "\xc4\xa0", "w", "r", "d", "he", "ll", "llo", "hello",
+                                       "\xc4\xa0w", "or", "\xc4\xa0wor", "ld", "\xc4\xa0world", "<|endoftext|>"};
+    static const char *const merges[] = {"h e", "l l", "ll o", "he llo", "\xc4\xa0 w", "o r", "\xc4\xa0w or", "l d",
+                                         "\xc4\xa0wor ld"};
+    int32_t types[18];
+    for (int i = 0; i < 18; i++) types[i] = i == 17 ? 3 : 1;
+    ob_err err = {0};
+    ob_gguf_writer *w;
+    for (int pre = 0; pre < 2; pre++) {
+        CHECK_OK(ob_gguf_writer_new(32, &w, &err), &err);
+        if (err.code) return;
+        ob_gguf_writer_str(w, "tokenizer.ggml.model", "gpt2", 4, &err);
+        if (pre) ob_gguf_writer_str(w, "tokenizer.ggml.pre", "qwen2", 5, &err);
+        ob_gguf_writer_str_array(w, "tokenizer.ggml.tokens", toks, NULL, 18, &err);
+        ob_gguf_writer_str_array(w, "tokenizer.ggml.merges", merges, NULL, 9, &err);
+        ob_gguf_writer_array(w, "tokenizer.ggml.token_type", OB_GGUF_I32, types, 18, &err);
+        ob_gguf_writer_u32(w, "tokenizer.ggml.eos_token_id", 17, &err);
+        CHECK_OK(ob_gguf_writer_write(w, tmp("gpt2tok.gguf"), &err), &err);
+        ob_gguf_writer_free(w);
+        ob_gguf *g;
+        ob_tokenizer *t = NULL;
+        err = (ob_err){0};
+        CHECK_OK(ob_gguf_open(tmp("gpt2tok.gguf"), 1, &g, &err), &err);
+        if (err.code) return;
+        int rc = ob_tokenizer_load_gguf(g, &t, &err);
+        if (pre) {
+            CHECK(rc == OB_EUNSUP && strstr(err.msg, "key 'tokenizer.ggml.pre': pre-tokenizer 'qwen2'"), "pre: %s", err.msg);
+        } else {
+            CHECK(rc == 0, "gpt2 tokenizer: %s", err.msg);
+            const char *text = "hello world<|endoftext|>";
+            int32_t ids[16];
+            int n = 0;
+            if (!rc) CHECK_OK(ob_tokenize(t, text, strlen(text), 1, 1, ids, 16, &n, &err), &err);
+            CHECK(n == 3 && ids[0] == 11 && ids[1] == 16 && ids[2] == 17, "gpt2 tokens: %d (%d %d %d)", n, ids[0], ids[1], ids[2]);
+            char back[64];
+            if (!rc) ob_detokenize(t, ids, n, back, sizeof back);
+            CHECK(!rc && !strcmp(back, text), "gpt2 decode: '%s'", rc ? "" : back);
+            CHECK(ob_tokenizer_eos(t) == 17, "gpt2 eos");
+        }
+        ob_tokenizer_free(t);
+        ob_gguf_close(g);
+    }
 }
 
 /* ------------------------------------------------------------ bad input */
@@ -430,6 +481,7 @@ int main(void) {
     check_roundtrip(32);
     check_roundtrip(64);
     check_rope_order();
+    check_gpt2_tokenizer();
     check_corrupt_files();
     char bin[1024];
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
