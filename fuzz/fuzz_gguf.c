@@ -22,8 +22,7 @@ static void seed_from(const char *seeds, const char *path, const char *name, int
     for (size_t i = 0; i < g->n_kv; i++) {
         const ob_gguf_kv *kv = &g->kv[i];
         if (!strcmp(kv->key, "general.alignment")) continue;
-        size_t hdr = kv->type == OB_GGUF_ARRAY ? 12 : kv->type == OB_GGUF_STRING ? 8 : 0;
-        if (ob_gguf_writer_raw(w, kv->key, kv->type, kv->data - hdr, kv->nbytes + hdr, &err)) abort();
+        if (ob_gguf_writer_copy_kv(w, kv, &err)) abort();
     }
     if (tok) {
         static const char *const toks[] = {"<unk>", "<s>", "</s>", "<0x0A>", "<0x20>", "<0xC3>",

@@ -436,8 +436,7 @@ static void rewrite(const char *src, const char *dst, const char *drop, const ch
     for (size_t i = 0; i < g->n_kv; i++) {
         const ob_gguf_kv *kv = &g->kv[i];
         if ((drop && !strcmp(kv->key, drop)) || !strcmp(kv->key, "general.alignment")) continue;
-        size_t hdr = kv->type == OB_GGUF_ARRAY ? 12 : kv->type == OB_GGUF_STRING ? 8 : 0;
-        ob_gguf_writer_raw(w, kv->key, kv->type, kv->data - hdr, kv->nbytes + hdr, &err);
+        ob_gguf_writer_copy_kv(w, kv, &err);
     }
     for (size_t i = 0; i < g->n_tensors; i++) {
         const ob_gguf_tensor *t = &g->tensors[i];

@@ -188,6 +188,8 @@ int ob_gguf_writer_str_array(ob_gguf_writer *w, const char *key, const char *con
  * bytes are exactly what follows the type field in the file. */
 int ob_gguf_writer_raw(ob_gguf_writer *w, const char *key, uint32_t vt, const void *bytes,
                        size_t n, ob_err *err);
+/* A copy of kv (read from another file) under the same key. */
+int ob_gguf_writer_copy_kv(ob_gguf_writer *w, const ob_gguf_kv *kv, ob_err *err);
 /* A tensor of ggml type `type` and shape ne[0..n_dims) (ne[0] fastest);
  * nbytes must be what the type and shape need. */
 int ob_gguf_writer_tensor(ob_gguf_writer *w, const char *name, uint32_t type, int n_dims,

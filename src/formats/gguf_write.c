@@ -163,6 +163,12 @@ int ob_gguf_writer_raw(ob_gguf_writer *w, const char *key, uint32_t vt, const vo
     return rc ? rc : put(w, bytes, n) ? oom(err) : 0;
 }
 
+int ob_gguf_writer_copy_kv(ob_gguf_writer *w, const ob_gguf_kv *kv, ob_err *err) {
+    /* kv->data skips an array's element type and count, a string's length */
+    size_t hdr = kv->type == OB_GGUF_ARRAY ? 12 : kv->type == OB_GGUF_STRING ? 8 : 0;
+    return ob_gguf_writer_raw(w, kv->key, kv->type, kv->data - hdr, kv->nbytes + hdr, err);
+}
+
 int ob_gguf_writer_tensor(ob_gguf_writer *w, const char *name, uint32_t type, int n_dims, const int64_t *ne,
                           const void *data, size_t nbytes, ob_err *err) {
     size_t len = strlen(name);
