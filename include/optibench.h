@@ -201,7 +201,10 @@ ob_load_params ob_load_default_params(void);
  *  - a llama2.c checkpoint file (model.bin); its tokenizer is tokenizer.bin
  *    beside it unless params->tokenizer_path names another;
  *  - a Hugging Face directory (config.json, model.safetensors or
- *    model.safetensors.index.json with shards, tokenizer.json).
+ *    model.safetensors.index.json with shards, tokenizer.json);
+ *  - a GGUF file (name ending in .gguf, or the GGUF magic): llama
+ *    architecture, F32/F16/BF16 tensors, tokenizer.ggml.* (see
+ *    src/formats/gguf.h and docs/models.md).
  * The model owns its mappings and buffers; free with ob_model_free. */
 int ob_model_load(const char *path, const ob_load_params *params, ob_model **out, ob_err *err);
 void ob_model_free(ob_model *model);

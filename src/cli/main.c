@@ -10,7 +10,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"pull", cmd_pull, "download a model (stories15M, or org/name[@rev] from the Hub)"},
-    {"convert", cmd_convert, "convert a llama2.c checkpoint to a Hugging Face directory"},
+    {"convert", cmd_convert, "convert a model to a Hugging Face directory or a GGUF file"},
     {"generate", cmd_generate, "generate text from a prompt"},
     {"bench", cmd_bench, "measure prefill and decode speed"},
     {"info", cmd_info, "describe a model"},

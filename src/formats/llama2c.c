@@ -30,16 +30,10 @@
 
 #include "model/model.h"
 
-/* Meta row 2j -> HF row j, Meta row 2j+1 -> HF row hd/2 + j, per head. */
+/* An owned copy of wq or wk in the Hugging Face RoPE order. */
 static const float *permute_rope_rows(ob_model *m, const float *w, int n_heads, int hd, int cols) {
     float *out = ob_model_alloc(m, (size_t)n_heads * hd * cols * sizeof(float));
-    if (!out) return NULL;
-    for (int h = 0; h < n_heads; h++)
-        for (int j = 0; j < hd / 2; j++) {
-            const float *src0 = w + ((size_t)h * hd + 2 * j) * cols;
-            memcpy(out + ((size_t)h * hd + j) * cols, src0, (size_t)cols * sizeof(float));
-            memcpy(out + ((size_t)h * hd + hd / 2 + j) * cols, src0 + cols, (size_t)cols * sizeof(float));
-        }
+    if (out) ob_rope_rows_meta_to_hf(out, w, n_heads, hd, (size_t)cols * sizeof(float));
     return out;
 }
 

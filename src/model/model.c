@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/gguf.h"
 #include "formats/safetensors.h"
 
 ob_load_params ob_load_default_params(void) {
@@ -102,7 +103,10 @@ int ob_model_load(const char *path, const ob_load_params *params, ob_model **out
     if (!m) return ob_fail(err, OB_ENOMEM, "%s: out of memory", path);
     snprintf(m->source, sizeof m->source, "%s", path);
     int rc;
+    size_t n = strlen(path);
     if (ob_is_dir(path)) rc = ob_load_hf_dir(m, path, params, err);
+    else if (ob_is_file(path) && ((n > 5 && !strcmp(path + n - 5, ".gguf")) || ob_gguf_sniff(path)))
+        rc = ob_load_gguf(m, path, params, err);
     else if (ob_is_file(path)) rc = ob_load_llama2c(m, path, params, err);
     else rc = ob_fail(err, OB_EIO, "%s: no such file or directory", path);
     if (!rc) rc = ob_model_validate(m, path, err);

@@ -60,8 +60,15 @@ int ob_model_validate(const ob_model *m, const char *what, ob_err *err);
 /* Fills per-layer widths from cfg (the loaders call this first). */
 void ob_model_default_layer_shapes(ob_model *m);
 
+/* Q/K rows between Meta's interleaved RoPE order (llama2.c, GGUF) and the
+ * Hugging Face order the forward pass uses (rope_order.c): n_heads heads
+ * of hd rows of row_bytes each, copied from src to dst (distinct). */
+void ob_rope_rows_meta_to_hf(void *dst, const void *src, int n_heads, int hd, size_t row_bytes);
+void ob_rope_rows_hf_to_meta(void *dst, const void *src, int n_heads, int hd, size_t row_bytes);
+
 /* Loaders (formats/). */
 int ob_load_llama2c(ob_model *m, const char *path, const ob_load_params *p, ob_err *err);
 int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err *err);
+int ob_load_gguf(ob_model *m, const char *path, const ob_load_params *p, ob_err *err);
 
 #endif

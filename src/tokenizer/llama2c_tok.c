@@ -41,7 +41,8 @@ static int has_byte_tokens(const tok_vocab *v) {
     return raw || hex;
 }
 
-static int add_norm(ob_tokenizer *t, int kind, int first_only, const char *a, const char *b) {
+int tok_add_norm(ob_tokenizer *t, int kind, int first_only, const char *a, const char *b) {
+    if (t->n_norm == TOK_MAX_STEPS) return OB_ENOMEM;
     tok_norm *nm = &t->norm[t->n_norm++];
     nm->kind = kind;
     nm->first_only = first_only;
@@ -54,6 +55,21 @@ static int add_norm(ob_tokenizer *t, int kind, int first_only, const char *a, co
     if (b) memcpy(nm->b, b, nm->b_len + 1);
     else nm->b[0] = 0;
     return 0;
+}
+
+void tok_spm_score_merges(ob_tokenizer *t, const float *scores) {
+    const tok_vocab *v = &t->v;
+    for (int32_t id = 0; id < v->n; id++) {
+        if ((v->flags[id] & (TOKF_BYTE | TOKF_ADDED | TOKF_CONTROL)) || id == t->unk) continue;
+        const char *s = tok_vocab_str(v, id);
+        size_t len = v->str_len[id];
+        for (size_t k = 1; k < len; k++) {
+            int32_t a = tok_vocab_find(v, s, k);
+            if (a < 0) continue;
+            int32_t b = tok_vocab_find(v, s + k, len - k);
+            if (b >= 0) tok_merges_add(&t->merges, a, b, id, -scores[id]);
+        }
+    }
 }
 
 /* Pieces, index, byte tokens, merges and the encoding recipe. */
@@ -80,34 +96,23 @@ static int setup(ob_tokenizer *t, const float *scores) {
     int spm_space = tok_vocab_find(v, " ", 1) < 0 && tok_vocab_find(v, SPM_SPACE, 3) >= 0;
     const char *space = spm_space ? SPM_SPACE : " ";
     if (spm_space) {
-        if (add_norm(t, NORM_REPLACE, 0, " ", SPM_SPACE)) return OB_ENOMEM;
+        if (tok_add_norm(t, NORM_REPLACE, 0, " ", SPM_SPACE)) return OB_ENOMEM;
         /* pieces print "▁" as a space */
         for (int32_t id = 0; id < n; id++) {
             if (v->flags[id] & TOKF_BYTE) continue;
             if (tok_vocab_piece_unspm(v, id)) return OB_ENOMEM;
         }
     }
-    if (add_norm(t, NORM_PREPEND, 1, space, NULL)) return OB_ENOMEM;
+    if (tok_add_norm(t, NORM_PREPEND, 1, space, NULL)) return OB_ENOMEM;
 
-    /* Merges: every split of every ordinary token into two known strings. */
-    for (int32_t id = 3; id < n; id++) {
-        if (v->flags[id] & TOKF_BYTE) continue;
-        const char *s = tok_vocab_str(v, id);
-        size_t len = v->str_len[id];
-        for (size_t k = 1; k < len; k++) {
-            int32_t a = tok_vocab_find(v, s, k);
-            if (a < 0) continue;
-            int32_t b = tok_vocab_find(v, s + k, len - k);
-            if (b >= 0) tok_merges_add(&t->merges, a, b, id, -scores[id]);
-        }
-    }
-    tok_setup_space_split(t, space, strlen(space));
-    t->kind = TOK_SPM;
     t->unk = 0;
     t->bos = n > 1 ? 1 : -1;
     t->eos = n > 2 ? 2 : -1;
     if (t->bos >= 0) v->flags[t->bos] |= TOKF_CONTROL;
     if (t->eos >= 0) v->flags[t->eos] |= TOKF_CONTROL;
+    tok_spm_score_merges(t, scores); /* not into unk, BOS, EOS */
+    tok_setup_space_split(t, space, strlen(space));
+    t->kind = TOK_SPM;
     t->add_bos = 1;
     t->strip_lead = 1;
     return tok_finish_added(t);
@@ -171,6 +176,8 @@ int ob_tokenizer_load_llama2c(const char *path, int n_vocab, ob_tokenizer **out,
         rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", path);
         goto done;
     }
+    t->scores = scores; /* kept for exports (GGUF) */
+    scores = NULL;
     *out = t;
     t = NULL;
 done:

@@ -21,8 +21,7 @@
 
 static const char SPM_SPACE[] = "\xe2\x96\x81";
 
-/* The SentencePiece spelling of id into a malloc'd string. */
-static char *spm_string(const ob_tokenizer *t, int32_t id) {
+char *tok_spm_string(const ob_tokenizer *t, int32_t id) {
     const tok_vocab *v = &t->v;
     if (v->flags[id] & TOKF_BYTE) {
         char *s = malloc(16);
@@ -129,7 +128,7 @@ int ob_tokenizer_save_hf(const ob_tokenizer *t, const char *dir, ob_err *err) {
     int rc = 0;
     for (int32_t id = 0; id < v->n && !rc; id++)
         if ((v->flags[id] & TOKF_PRESENT) || v->str_len[id])
-            if (!(strs[id] = spm_string(t, id))) rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", dir);
+            if (!(strs[id] = tok_spm_string(t, id))) rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", dir);
     json_t *root = rc ? NULL : build(t, strs);
     if (!rc && !root) rc = ob_fail(err, OB_ENOMEM, "%s: cannot build tokenizer.json", dir);
     char path[2048];

@@ -148,6 +148,7 @@ void ob_tokenizer_free(ob_tokenizer *tok) {
     for (int i = 0; i < tok->n_norm; i++) tok_norm_free(&tok->norm[i]);
     for (int i = 0; i < tok->n_pre; i++) tok_pre_free(&tok->pre[i]);
     free(tok->added);
+    free(tok->scores);
     free(tok);
 }
 

@@ -154,6 +154,8 @@ struct ob_tokenizer {
     int n_added, cap_added;
     int32_t added_start[257];  /* added[added_start[c] .. added_start[c+1]) begin with byte c */
     struct tok_bio *bio;       /* TOK_BIOGPT: Moses rules and merge symbols */
+    float *scores;             /* SPM from tokenizer.bin or GGUF: each id's
+                                  score (merges prefer higher); else NULL  */
 };
 
 /* Allocates a tokenizer with an n-id vocabulary, everything else empty. */
@@ -174,6 +176,17 @@ int tok_pre_regex(tok_pre *p, const char *pattern, size_t len, int literal, int 
                   int invert, ob_err *err, const char *path);
 void tok_pre_free(tok_pre *p);
 void tok_norm_free(tok_norm *n);
+
+/* Adds a normalizer step (NORM_PREPEND: a is the prefix; NORM_REPLACE:
+ * a -> b); 0 or OB_ENOMEM. */
+int tok_add_norm(ob_tokenizer *t, int kind, int first_only, const char *a, const char *b);
+/* SPM merges by score: every split of every plain token id (not byte,
+ * added, control or unk) into two known strings merges into id with priority
+ * -scores[id] (llama2.c's and SentencePiece's rule). */
+void tok_spm_score_merges(ob_tokenizer *t, const float *scores);
+/* The SentencePiece spelling of id into a malloc'd string: spaces as "▁",
+ * byte-fallback tokens as "<0xNN>"; NULL when out of memory. */
+char *tok_spm_string(const ob_tokenizer *t, int32_t id);
 
 /* GPT-2's byte-level regex. */
 extern const char tok_gpt2_pattern[];
