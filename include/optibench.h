@@ -228,7 +228,8 @@ void ob_model_describe(const ob_model *model, char *buf, size_t size);
  * i8_g64 i8_g128 i8_row nf4 nf4_dq mxfp4 w8a8 (docs/quantization.md
  * describes each); "keep" in an override leaves a tensor as it is. */
 typedef struct ob_quant_params {
-    const char *format;    /* every linear layer's format (default "q8_0")  */
+    const char *format;    /* every linear layer's format (default "q8_0"; "keep":
+                              only what the overrides name changes)         */
     int embeddings;        /* also convert token_embd (default 0: kept)     */
     int output;            /* also convert output, the lm_head (default 0)  */
     /* "PATTERN=FORMAT" entries: the first whose glob PATTERN (fnmatch)

@@ -48,13 +48,7 @@ void ob_w8a8_quantize_act(const float *x, int64_t cols, void *out) {
 
 const int8_t ob_mxfp4_int2[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
 
-float ob_e8m0_half(uint8_t e) {
-    /* 2^(e - 128); e < 2 gives a subnormal float */
-    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
+float ob_e8m0_half(uint8_t e) { return ob_e8m0_half_inline(e); }
 
 /* ------------------------------------------------- integer-dot reference */
 

@@ -25,6 +25,7 @@
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/matrix.h"
 
@@ -148,7 +149,14 @@ static inline void ob_unpack_nibbles(const uint8_t qs[16], int8_t q[OB_QK]) {
 static inline void ob_pack_nibbles(const uint8_t q[OB_QK], uint8_t qs[16]) {
     for (int j = 0; j < 16; j++) qs[j] = (uint8_t)(q[j] | q[j + 16] << 4);
 }
-/* 2^(e-128): half of an E8M0 scale (the E2M1 table below is doubled) */
+/* 2^(e-128): half of an E8M0 scale (the E2M1 table below is doubled);
+ * e < 2 gives a subnormal float */
+static inline float ob_e8m0_half_inline(uint8_t e) {
+    uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
 float ob_e8m0_half(uint8_t e);
 /* E2M1 codes times 2, so that they are integers */
 extern const int8_t ob_mxfp4_int2[16];

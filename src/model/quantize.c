@@ -136,8 +136,8 @@ int ob_model_quantize(ob_model *m, const ob_quant_params *params, ob_pool *pool,
                       ob_err *err) {
     ob_quant_params p = params ? *params : ob_quant_default_params();
     if (report) memset(report, 0, sizeof *report);
-    int def = ob_format_from_name(p.format ? p.format : "");
-    if (def < 0) return ob_fail(err, OB_EINVAL, "unknown weight format '%s'", p.format ? p.format : "(null)");
+    int def = p.format && !strcmp(p.format, "keep") ? KEEP : ob_format_from_name(p.format ? p.format : "");
+    if (def == -1) return ob_fail(err, OB_EINVAL, "unknown weight format '%s'", p.format ? p.format : "(null)");
     static const char *const lnames[7] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
     const int nl = m->cfg.n_layers, n_slots = 2 + 7 * nl;
     slot *s = calloc((size_t)n_slots, sizeof *s);

@@ -63,8 +63,9 @@ INLINE __m256i nibbles(const uint8_t *p) {
 typedef struct {
     const uint8_t *row, *codes;
     const ob_qgroup_hdr *hdr;
-    int64_t bpg; /* blocks per group */
-    float d, m;  /* the current group's */
+    int64_t bpg;    /* blocks per group */
+    int64_t next_b; /* first block of the next group */
+    float d, m;     /* the current group's */
 } row_state;
 
 INLINE void row_begin(int kind, const ob_matrix *W, int64_t r, row_state *s) {
@@ -72,6 +73,7 @@ INLINE void row_begin(int kind, const ob_matrix *W, int64_t r, row_state *s) {
     s->codes = NULL;
     s->hdr = NULL;
     s->bpg = 1;
+    s->next_b = 0;
     s->d = s->m = 0;
     if (kind == K_I4 || kind == K_I8) {
         int64_t G = ob_qgroup_size(W->format, W->cols);
@@ -106,15 +108,16 @@ INLINE __m256i decode(int kind, row_state *s, int64_t b, float *d, float *m) {
     if (kind == K_MXFP4) {
         const ob_blk_mxfp4 *k = (const ob_blk_mxfp4 *)s->row + b;
         const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ob_mxfp4_int2));
-        *d = ob_e8m0_half(k->e);
+        *d = ob_e8m0_half_inline(k->e);
         return _mm256_shuffle_epi8(lut, nibbles(k->qs));
     }
-    /* group formats: a new header every bpg blocks */
-    if (b % s->bpg == 0) {
+    /* group formats: a new header every bpg blocks (blocks come in order) */
+    if (b == s->next_b) {
         ob_qgroup_hdr h;
-        memcpy(&h, s->hdr + b / s->bpg, sizeof h);
+        memcpy(&h, s->hdr++, sizeof h);
         s->d = f16(h.scale);
         s->m = -s->d * (float)h.zero;
+        s->next_b += s->bpg;
     }
     *d = s->d;
     *m = s->m;
