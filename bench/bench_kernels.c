@@ -111,7 +111,7 @@ static stat_t bench_matvec(ob_pool *pool, ob_format fmt, int64_t rows, int64_t c
     for (int r = -1; r < reps; r++) {
         double bw = ob_read_bw_once(pool, bw_buf, bw_bytes / 4);
         double t0 = ob_now();
-        for (size_t c = 0; c < copies; c++) ob_linear(pool, &m[c], x, 1, y);
+        for (size_t c = 0; c < copies; c++) ob_linear(pool, &m[c], x, 1, y, NULL);
         double dt = ob_now() - t0;
         if (r >= 0) {
             v[r] = (double)(mbytes * copies) / dt / 1e9;
@@ -174,7 +174,7 @@ static stat_t bench_s15_decode(ob_pool *pool, const s15_model *s, const float *b
         double bw = ob_read_bw_once(pool, bw_buf, bw_bytes / 4);
         double t0 = ob_now();
         for (int t = 0; t < TOKENS; t++)
-            for (int i = 0; i < S15_N_MATS; i++) ob_linear(pool, &s->m[i], x, 1, y);
+            for (int i = 0; i < S15_N_MATS; i++) ob_linear(pool, &s->m[i], x, 1, y, NULL);
         double dt = (ob_now() - t0) / TOKENS;
         if (r >= 0) {
             v[r] = (double)s->bytes / dt / 1e9;
@@ -194,7 +194,7 @@ static stat_t bench_s15_prefill(ob_pool *pool, const s15_model *s, int64_t n, in
     double v[MAX_REPS];
     for (int r = -1; r < reps; r++) {
         double t0 = ob_now();
-        for (int i = 0; i < S15_N_LAYER_MATS; i++) ob_linear(pool, &s->m[i], X, n, Y);
+        for (int i = 0; i < S15_N_LAYER_MATS; i++) ob_linear(pool, &s->m[i], X, n, Y, NULL);
         if (r >= 0) v[r] = (double)n / (ob_now() - t0);
     }
     free(X);
@@ -216,13 +216,13 @@ static stat_t bench_matmul(ob_pool *pool, ob_format fmt, int64_t rows, int64_t c
     double flop = 2.0 * (double)rows * (double)cols * (double)n;
     /* repeat the call within one timing so that each lasts >= ~20 ms */
     double t0 = ob_now();
-    ob_linear(pool, &m, X, n, Y);
+    ob_linear(pool, &m, X, n, Y, NULL);
     double one = ob_now() - t0;
     int inner = one > 0.02 ? 1 : (int)(0.02 / (one > 1e-7 ? one : 1e-7)) + 1;
     double v[MAX_REPS];
     for (int r = -1; r < reps; r++) {
         t0 = ob_now();
-        for (int k = 0; k < inner; k++) ob_linear(pool, &m, X, n, Y);
+        for (int k = 0; k < inner; k++) ob_linear(pool, &m, X, n, Y, NULL);
         if (r >= 0) v[r] = flop * inner / (ob_now() - t0) / 1e9;
     }
     free(w);

@@ -219,6 +219,63 @@ int64_t ob_model_bytes_per_token(const ob_model *model);
 /* A short description ("llama dim=288 layers=6 heads=6/6 ffn=768 ..."). */
 void ob_model_describe(const ob_model *model, char *buf, size_t size);
 
+/* ------------------------------------------------------------ quantization */
+
+/* Round-to-nearest quantization of a loaded model, in memory.
+ *
+ * Tensors are named as llama.cpp's GGUF files name them, without
+ * ".weight": token_embd, output (lm_head), and blk.N.attn_q, blk.N.attn_k,
+ * blk.N.attn_v, blk.N.attn_output, blk.N.ffn_gate, blk.N.ffn_up,
+ * blk.N.ffn_down for layer N.  Formats are named as ob_format's names, case
+ * ignored: f32 f16 bf16 q8_0 q4_0 q4_1 i4_g32 i4_g64 i4_g128 i4_row i8_g32
+ * i8_g64 i8_g128 i8_row nf4 nf4_dq mxfp4 w8a8 (docs/quantization.md
+ * describes each); "keep" in an override leaves a tensor as it is. */
+typedef struct ob_quant_params {
+    const char *format;    /* every linear layer's format (default "q8_0"; "keep":
+                              only what the overrides name changes)         */
+    int embeddings;        /* also convert token_embd (default 0: kept)     */
+    int output;            /* also convert output, the lm_head (default 0)  */
+    /* "PATTERN=FORMAT" entries: the first whose glob PATTERN (fnmatch)
+     * matches a tensor's name decides its format, over the rules above,
+     * e.g. "blk.*.ffn_down=q8_0", "output=q8_0", "blk.0.*=keep". */
+    const char *const *overrides;
+    int n_overrides;
+} ob_quant_params;
+ob_quant_params ob_quant_default_params(void);
+
+/* What quantization did to one tensor. */
+typedef struct ob_quant_tensor {
+    char name[48];
+    const char *format;     /* new format's name (a static string)          */
+    int64_t rows, cols;
+    double bits_per_weight; /* stored bytes * 8 / (rows * cols)             */
+    double rmse;            /* sqrt(mean((w - deq(q(w)))^2))                 */
+    double sqnr_db;         /* 10 log10(sum w^2 / sum (w - deq(q(w)))^2),
+                               INFINITY when exact                          */
+} ob_quant_tensor;
+
+typedef struct ob_quant_report {
+    int n_tensors;
+    ob_quant_tensor *tensors;   /* [n_tensors], owned: ob_quant_report_free */
+    int64_t bytes_before;       /* ob_model_weight_bytes before and after   */
+    int64_t bytes_after;
+} ob_quant_report;
+
+/* Converts the model's matrices as params says (NULL: the defaults), each
+ * row dequantized from its current format to float32 and quantized with
+ * the new format's RTN rule.  The new weights live in buffers the model
+ * owns (freed by ob_model_free); the original data stays mapped or
+ * allocated until then.  Tensors already in their target format are left
+ * alone.  A tied lm_head converted differently from token_embd is untied.
+ * report (may be NULL) receives one entry per converted tensor.  pool (may
+ * be NULL: one thread) splits each tensor's rows.  Fails (model unchanged)
+ * on an unknown format or pattern, and (model partly converted: free it)
+ * when a tensor's width is not a multiple of the format's block (32), or
+ * out of memory.  No context may be running on the model meanwhile. */
+int ob_model_quantize(ob_model *model, const ob_quant_params *params, ob_pool *pool,
+                      ob_quant_report *report, ob_err *err);
+void ob_quant_report_free(ob_quant_report *report);
+
 /* --------------------------------------------------------------- inference */
 
 /* A context holds the KV cache of n_seq independent sequences of up to

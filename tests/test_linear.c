@@ -14,7 +14,7 @@ int main(void) {
     for (int threads = 1; threads <= 3; threads++) {
         ob_pool *pool;
         CHECK_OK(ob_pool_new(threads, &pool, &err), &err);
-        for (int f = 0; f < OB_FMT_COUNT; f++) {
+        for (int f = 0; f < OB_FMT_DENSE_COUNT; f++) {
             for (int s = 0; s < 3; s++) {
                 ob_matrix W[3];
                 void *data[3];
@@ -32,10 +32,10 @@ int main(void) {
                     ob_matrix_init(&W[k], (ob_format)f, rows[s][k], cols, data[k]);
                     ya[k] = calloc((size_t)rows[s][k], 4);
                     yb[k] = calloc((size_t)rows[s][k], 4);
-                    ob_linear(pool, &W[k], x, 1, ya[k]);
+                    ob_linear(pool, &W[k], x, 1, ya[k], NULL);
                 }
                 const ob_matrix *Ws[3] = {&W[0], &W[1], &W[2]};
-                ob_linear_multi(pool, Ws, 3, x, 1, yb);
+                ob_linear_multi(pool, Ws, 3, x, 1, yb, NULL);
                 int same = 1;
                 for (int k = 0; k < 3; k++) {
                     same &= !memcmp(ya[k], yb[k], (size_t)rows[s][k] * 4);

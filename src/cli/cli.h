@@ -3,6 +3,8 @@
  * terminal and exits. */
 #ifndef OB_CLI_H
 #define OB_CLI_H
+#include <stdio.h>
+
 #include "optibench.h"
 
 int cmd_pull(int argc, char **argv);
@@ -18,5 +20,24 @@ int cli_error(const char *cmd, const ob_err *err);
 /* Resolves a model argument: a path, or a name in the cache ("stories15M",
  * "org/name") that `optibench pull` fetched.  Writes the path into buf. */
 int cli_resolve_model(const char *arg, char *buf, size_t size, ob_err *err);
+
+/* Quantization options of generate and bench (cli/quantopt.c). */
+enum { CLI_MAX_OVERRIDES = 32 };
+typedef struct cli_quant {
+    const char *format;
+    const char *overrides[CLI_MAX_OVERRIDES];
+    int n_overrides, embd, output;
+} cli_quant;
+#define CLI_QUANT_USAGE                                                                          \
+    "  --quant FMT         convert the linear layers after loading (RTN): q8_0 q4_0 q4_1\n"      \
+    "                      i4_g32 i4_g64 i4_g128 i4_row i8_g32 .. i8_row nf4 nf4_dq mxfp4\n"    \
+    "                      w8a8 f16 bf16 (docs/quantization.md)\n"                               \
+    "  --tensor-type P=FMT per-tensor format by glob over GGUF names, e.g.\n"                    \
+    "                      'blk.*.ffn_down=q8_0', 'output=q8_0', 'blk.0.*=keep' (repeatable)\n"  \
+    "  --quant-embd        also convert token_embd; --quant-output: also the lm_head\n"
+/* Consumes argv[*i] if it is one of the options: 1; -1 on a bad value; 0 otherwise. */
+int cli_quant_arg(int argc, char **argv, int *i, cli_quant *q);
+/* Quantizes m if any option asked for it and prints a summary line to out. */
+int cli_quant_apply(ob_model *m, const cli_quant *q, ob_pool *pool, FILE *out, ob_err *err);
 
 #endif

@@ -16,7 +16,8 @@ static void usage(void) {
            "  --gen-len G       tokens decoded per repetition (default 128)\n"
            "  --reps R          timed repetitions after one warm-up (default 5)\n"
            "  --threads LIST    thread counts to test (default 1,2)\n"
-           "  --bw-mb MB        size of the bandwidth probe buffer (default 1024)\n");
+           "  --bw-mb MB        size of the bandwidth probe buffer (default 1024)\n"
+           CLI_QUANT_USAGE);
 }
 
 /* One repetition: prefill P tokens, then decode G tokens one by one.  Only
@@ -43,6 +44,7 @@ static int run_once(ob_ctx *ctx, const int32_t *prompt, int P, int G, int V, flo
 int cmd_bench(int argc, char **argv) {
     const char *model = "stories15M", *tlist = "1,2", *v;
     int P = 128, G = 128, reps = 5, bw_mb = 1024, r;
+    cli_quant quant = {0};
     for (int i = 1; i < argc; i++) {
         if ((r = arg_str(argc, argv, &i, "-m", "--model", &model)) || (r = arg_str(argc, argv, &i, "--threads", "-t", &tlist))) {
             if (r < 0) return 2;
@@ -54,6 +56,8 @@ int cmd_bench(int argc, char **argv) {
             if (r < 0 || parse_int("bench", "--reps", v, 1, 64, &reps)) return 2;
         } else if ((r = arg_str(argc, argv, &i, "--bw-mb", NULL, &v))) {
             if (r < 0 || parse_int("bench", "--bw-mb", v, 16, 1 << 16, &bw_mb)) return 2;
+        } else if ((r = cli_quant_arg(argc, argv, &i, &quant))) {
+            if (r < 0) return 2;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage();
             return 0;
@@ -72,6 +76,12 @@ int cmd_bench(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (cli_resolve_model(model, path, sizeof path, &err) || ob_model_load(path, NULL, &m, &err)) goto done;
+    if (quant.format || quant.n_overrides) { /* converted with every core, before anything is timed */
+        ob_pool *qpool = NULL;
+        int qrc = ob_pool_new(0, &qpool, &err) || cli_quant_apply(m, &quant, qpool, stdout, &err);
+        ob_pool_free(qpool);
+        if (qrc) goto done;
+    }
     const ob_config *c = ob_model_config(m);
     if (P + G > c->max_seq) {
         ob_fail(&err, OB_ERANGE, "prompt %d + generated %d tokens exceed %s's context of %d", P, G, c->name, c->max_seq);

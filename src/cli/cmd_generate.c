@@ -20,13 +20,15 @@ static void usage(void) {
            "  -t N                threads (default: all cores)\n"
            "  --ctx N             context length (default: the model's)\n"
            "  --no-bos            do not prepend BOS\n"
-           "  --quiet-stats       no timing line on stderr\n");
+           "  --quiet-stats       no timing line on stderr\n"
+           CLI_QUANT_USAGE);
 }
 
 int cmd_generate(int argc, char **argv) {
     const char *model = "stories15M", *prompt = "", *v;
     int n_gen = 256, threads = 0, n_ctx = 0, no_bos = 0, quiet = 0, r;
     ob_sampler_params sp = ob_sampler_default_params();
+    cli_quant quant = {0};
     for (int i = 1; i < argc; i++) {
         if ((r = arg_str(argc, argv, &i, "-m", "--model", &model)) || (r = arg_str(argc, argv, &i, "-p", "--prompt", &prompt))) {
             if (r < 0) return 2;
@@ -55,6 +57,8 @@ int cmd_generate(int argc, char **argv) {
             no_bos = 1;
         } else if (!strcmp(argv[i], "--quiet-stats")) {
             quiet = 1;
+        } else if ((r = cli_quant_arg(argc, argv, &i, &quant))) {
+            if (r < 0) return 2;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage();
             return 0;
@@ -73,7 +77,7 @@ int cmd_generate(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (cli_resolve_model(model, path, sizeof path, &err) || ob_model_load(path, NULL, &m, &err) ||
-        ob_pool_new(threads, &pool, &err))
+        ob_pool_new(threads, &pool, &err) || cli_quant_apply(m, &quant, pool, stderr, &err))
         goto done;
     const ob_config *c = ob_model_config(m);
     const ob_tokenizer *tok = ob_model_tokenizer(m);

@@ -12,14 +12,19 @@
  *    the SIMD kernels change method (20 or 32 tokens in kernels/x86), so the
  *    result is bitwise the same for any pool size (test_kernels checks it).
  *  - under 64 rows (matvec) the work is too small to be worth a dispatch. */
-#include "kernels/matrix.h"
+#include <math.h>
+#include <string.h>
 
-enum { MIN_TOKENS_PER_TASK = 32 };
+#include "kernels/matrix.h"
+#include "kernels/quant.h"
+
+enum { MIN_TOKENS_PER_TASK = 32, MAX_MULTI = 8 };
 
 typedef struct {
     const ob_matrix *W;
     const ob_format_ops *ops;
-    const float *X;
+    const void *X;  /* float32, or the format's quantized activations */
+    size_t x_stride; /* bytes per token of X */
     float *Y;
     int64_t n;
     int split_tokens;
@@ -43,9 +48,9 @@ static void linear_task(void *arg, int i, int n_tasks) {
         lo = j->n * i / n_tasks; /* balanced: every share >= n / n_tasks */
         hi = j->n * (i + 1) / n_tasks;
         if (lo >= hi) return;
-        if (hi - lo == 1) j->ops->matvec(W, j->X + lo * W->cols, j->Y + lo * W->rows, 0, W->rows);
-        else j->ops->matmul(W, j->X + lo * W->cols, hi - lo, j->Y + lo * W->rows, W->rows, 0,
-                            W->rows);
+        const char *X = (const char *)j->X + (size_t)lo * j->x_stride;
+        if (hi - lo == 1) j->ops->matvec(W, X, j->Y + lo * W->rows, 0, W->rows);
+        else j->ops->matmul(W, X, hi - lo, j->Y + lo * W->rows, W->rows, 0, W->rows);
         return;
     }
     split_range(W->rows, i, n_tasks, 16, &lo, &hi);
@@ -54,9 +59,86 @@ static void linear_task(void *arg, int i, int n_tasks) {
     else j->ops->matmul(W, j->X, j->n, j->Y, W->rows, lo, hi);
 }
 
-void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y) {
-    if (n <= 0 || W->rows <= 0) return;
-    linear_job j = {W, W->ops, X, Y, n, 0};
+/* ------------------------------------------------ activation quantization */
+
+/* The kinds of quantized activations, each with its own workspace region
+ * (so that ob_linear_multi can hold all at once). */
+static const ob_quantize_row_fn act_kinds[] = {ob_q8a_quantize_act, ob_w8a8_quantize_act};
+static const ob_act_bytes_fn act_kind_bytes[] = {ob_q8a_act_bytes, ob_w8a8_act_bytes};
+enum { N_ACT_KINDS = sizeof act_kinds / sizeof act_kinds[0] };
+
+static int act_kind(const ob_format_ops *ops) {
+    for (int k = 0; k < N_ACT_KINDS; k++)
+        if (ops->quantize_act == act_kinds[k]) return k;
+    return -1;
+}
+
+size_t ob_linear_ws_bytes(int64_t cols, int64_t n) {
+    size_t per = 0;
+    for (int k = 0; k < N_ACT_KINDS; k++) per += (act_kind_bytes[k](cols) + 63) & ~(size_t)63;
+    return per * (size_t)(n > 0 ? n : 0);
+}
+
+typedef struct {
+    ob_quantize_row_fn fn;
+    const float *X;
+    int64_t cols, n;
+    char *out;
+    size_t stride;
+} act_job;
+
+static void act_task(void *arg, int i, int n_tasks) {
+    act_job *j = arg;
+    for (int64_t t = j->n * i / n_tasks; t < j->n * (i + 1) / n_tasks; t++)
+        j->fn(j->X + t * j->cols, j->cols, j->out + (size_t)t * j->stride);
+}
+
+/* Quantizes n tokens of X for every kind the matrices need (once per kind),
+ * into ws: acts[k] = what matrix k reads, strides[k] its bytes per token. */
+static void prepare_acts(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X,
+                         int64_t n, const ob_workspace *ws, const void **acts, size_t *strides) {
+    const int64_t cols = Ws[0]->cols;
+    const void *done[N_ACT_KINDS] = {0};
+    char *at = ws ? ws->data : NULL;
+    for (int m = 0; m < n_mats; m++) {
+        int k = act_kind(Ws[m]->ops);
+        if (k < 0) {
+            acts[m] = X;
+            strides[m] = (size_t)cols * sizeof(float);
+            continue;
+        }
+        strides[m] = act_kind_bytes[k](cols);
+        if (!done[k]) {
+            act_job j = {act_kinds[k], X, cols, n, at, strides[m]};
+            int tasks = n >= 4 * (int64_t)ob_pool_size(pool) ? ob_pool_size(pool) : 1;
+            if (tasks > 1) ob_pool_run(pool, act_task, &j, tasks);
+            else act_task(&j, 0, 1);
+            done[k] = at;
+            at += ((strides[m] + 63) & ~(size_t)63) * (size_t)n;
+        }
+        acts[m] = done[k];
+    }
+}
+
+/* tokens per pass that fit the workspace (n if nothing is quantized) */
+static int64_t tokens_per_pass(const ob_matrix *const *Ws, int n_mats, int64_t n, const ob_workspace *ws) {
+    int any = 0;
+    for (int m = 0; m < n_mats; m++) any |= act_kind(Ws[m]->ops) >= 0;
+    if (!any) return n;
+    size_t one = ob_linear_ws_bytes(Ws[0]->cols, 1), have = ws ? ws->size : 0;
+    int64_t fit = (int64_t)(have / one);
+    return fit < n ? fit : n;
+}
+
+static void fill_nan(float *Y, int64_t count) {
+    for (int64_t i = 0; i < count; i++) Y[i] = NAN;
+}
+
+/* ------------------------------------------------------------- linear */
+
+static void run_linear(ob_pool *pool, const ob_matrix *W, const void *X, size_t stride, int64_t n,
+                       float *Y) {
+    linear_job j = {W, W->ops, X, stride, Y, n, 0};
     int tasks = ob_pool_size(pool);
     if (n == 1) {
         if (W->rows < 64) tasks = 1;
@@ -67,10 +149,27 @@ void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, flo
     ob_pool_run(pool, linear_task, &j, tasks);
 }
 
+void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y,
+               const ob_workspace *ws) {
+    if (n <= 0 || W->rows <= 0) return;
+    int64_t chunk = tokens_per_pass(&W, 1, n, ws);
+    if (chunk <= 0) {
+        fill_nan(Y, n * W->rows);
+        return;
+    }
+    for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+        int64_t nt = n - t0 < chunk ? n - t0 : chunk;
+        const void *act;
+        size_t stride;
+        prepare_acts(pool, &W, 1, X + t0 * W->cols, nt, ws, &act, &stride);
+        run_linear(pool, W, act, stride, nt, Y + t0 * W->rows);
+    }
+}
+
 typedef struct {
     const ob_matrix *const *Ws;
     int n_mats;
-    const float *x;
+    const void *const *xs;
     float *const *ys;
 } multi_job;
 
@@ -83,18 +182,37 @@ static void multi_task(void *arg, int i, int n_tasks) {
         int64_t lo = 0, hi = W->rows;
         if (W->rows >= 64) split_range(W->rows, i, n_tasks, 16, &lo, &hi);
         else if (i != 0) continue;
-        if (lo < hi) W->ops->matvec(W, j->x, j->ys[k], lo, hi);
+        if (lo < hi) W->ops->matvec(W, j->xs[k], j->ys[k], lo, hi);
     }
 }
 
 void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X, int64_t n,
-                     float *const *Ys) {
-    if (n != 1) {
-        for (int k = 0; k < n_mats; k++) ob_linear(pool, Ws[k], X, n, Ys[k]);
+                     float *const *Ys, const ob_workspace *ws) {
+    if (n <= 0 || n_mats <= 0) return;
+    if (n_mats > MAX_MULTI) {
+        for (int k = 0; k < n_mats; k++) ob_linear(pool, Ws[k], X, n, Ys[k], ws);
         return;
     }
-    multi_job j = {Ws, n_mats, X, Ys};
-    ob_pool_run(pool, multi_task, &j, ob_pool_size(pool));
+    int64_t chunk = tokens_per_pass(Ws, n_mats, n, ws);
+    if (chunk <= 0) {
+        for (int k = 0; k < n_mats; k++) fill_nan(Ys[k], n * Ws[k]->rows);
+        return;
+    }
+    const void *acts[MAX_MULTI];
+    size_t strides[MAX_MULTI];
+    for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+        int64_t nt = n - t0 < chunk ? n - t0 : chunk;
+        prepare_acts(pool, Ws, n_mats, X + t0 * Ws[0]->cols, nt, ws, acts, strides);
+        if (nt == 1) {
+            float *ys[MAX_MULTI];
+            for (int k = 0; k < n_mats; k++) ys[k] = Ys[k] + t0 * Ws[k]->rows;
+            multi_job j = {Ws, n_mats, acts, ys};
+            ob_pool_run(pool, multi_task, &j, ob_pool_size(pool));
+        } else {
+            for (int k = 0; k < n_mats; k++)
+                run_linear(pool, Ws[k], acts[k], strides[k], nt, Ys[k] + t0 * Ws[k]->rows);
+        }
+    }
 }
 
 void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, const void *data) {

@@ -18,12 +18,30 @@
 
 #include "optibench.h"
 
+/* The dense formats come first (OB_FMT_DENSE_COUNT of them); the quantized
+ * ones are described in kernels/quant.h and docs/quantization.md. */
 typedef enum {
     OB_FMT_F32 = 0,
     OB_FMT_F16 = 1,
     OB_FMT_BF16 = 2,
+    OB_FMT_Q8_0,     /* llama.cpp Q8_0                                      */
+    OB_FMT_Q4_0,     /* llama.cpp Q4_0                                      */
+    OB_FMT_Q4_1,     /* llama.cpp Q4_1                                      */
+    OB_FMT_I4_G32,   /* int4, scale + zero point per group of 32            */
+    OB_FMT_I4_G64,
+    OB_FMT_I4_G128,
+    OB_FMT_I4_ROW,   /* int4, one scale + zero point per row (per channel)  */
+    OB_FMT_I8_G32,   /* int8, scale + zero point per group                  */
+    OB_FMT_I8_G64,
+    OB_FMT_I8_G128,
+    OB_FMT_I8_ROW,
+    OB_FMT_NF4,      /* bitsandbytes NF4, absmax per 64                     */
+    OB_FMT_NF4_DQ,   /* NF4 with the absmax values quantized to 8 bits      */
+    OB_FMT_MXFP4,    /* OCP MX FP4: E2M1 x 32 + one E8M0 exponent           */
+    OB_FMT_W8A8,     /* int8 per output row, activations int8 per token     */
     OB_FMT_COUNT
 } ob_format;
+enum { OB_FMT_DENSE_COUNT = 3 };
 
 typedef struct ob_format_ops ob_format_ops;
 
@@ -40,10 +58,15 @@ typedef struct ob_matrix {
  * across threads.  X and Y are row-major activations:
  *   matvec: y[r]        = sum_c W[r,c] * x[c]                for r in [r0,r1)
  *   matmul: Y[t*ldy + r] = sum_c W[r,c] * X[t*cols + c]      for t < n, r in [r0,r1)
- * Accumulation is in float32. */
-typedef void (*ob_matvec_fn)(const ob_matrix *W, const float *x, float *y, int64_t r0, int64_t r1);
-typedef void (*ob_matmul_fn)(const ob_matrix *W, const float *X, int64_t n, float *Y, int64_t ldy,
+ * Accumulation is in float32.  x / X are the activations in the form the
+ * format takes: float32 (cols per token) when ops->act_bytes is NULL,
+ * otherwise act_bytes(cols) bytes per token made by ops->quantize_act
+ * (integer dot products; ob_linear does this once per call). */
+typedef void (*ob_matvec_fn)(const ob_matrix *W, const void *x, float *y, int64_t r0, int64_t r1);
+typedef void (*ob_matmul_fn)(const ob_matrix *W, const void *X, int64_t n, float *Y, int64_t ldy,
                              int64_t r0, int64_t r1);
+typedef void (*ob_quantize_row_fn)(const float *x, int64_t cols, void *row);
+typedef size_t (*ob_act_bytes_fn)(int64_t cols);
 typedef void (*ob_dequant_row_fn)(const ob_matrix *W, int64_t r, float *out /* [cols] */);
 
 struct ob_format_ops {
@@ -55,6 +78,10 @@ struct ob_format_ops {
     ob_matmul_fn matmul;        /* best for this CPU */
     ob_matvec_fn matvec_ref;    /* scalar reference  */
     ob_matmul_fn matmul_ref;    /* scalar reference  */
+    int64_t col_block;          /* cols must be a multiple of this          */
+    ob_quantize_row_fn quantize_row; /* cols floats -> one stored row (RTN) */
+    ob_act_bytes_fn act_bytes;  /* bytes of one token's activations; NULL: float32 */
+    ob_quantize_row_fn quantize_act; /* cols floats -> act_bytes(cols) bytes */
 };
 
 /* The ops of fmt at the SIMD level in force (ob_cpu_simd()). */
@@ -63,19 +90,43 @@ const ob_format_ops *ob_format_get(ob_format fmt);
  * tests use this to compare every path with the reference. */
 const ob_format_ops *ob_format_get_at(ob_format fmt, ob_simd level);
 const char *ob_format_name(ob_format fmt);
+/* The format named name ("q4_0", "Q4_0", "nf4", ...; case ignored), or -1. */
+int ob_format_from_name(const char *name);
+
+/* Scratch memory for ob_linear: formats with integer dot products quantize
+ * the activations into it, once per call, before the threads start.  The
+ * caller owns it (the inference context carves it out of its one
+ * allocation); ob_linear never allocates.  NULL / 0 is fine for models
+ * whose matrices all take float32 activations. */
+typedef struct ob_workspace {
+    void *data;
+    size_t size;
+} ob_workspace;
+
+/* Bytes of workspace that ob_linear and ob_linear_multi need for n tokens of
+ * cols inputs, whatever the formats of the matrices (one region per kind
+ * of quantized activations, all live at once). */
+size_t ob_linear_ws_bytes(int64_t cols, int64_t n);
 
 /* Y[n x rows] = X[n x cols] . W^T, rows split across the pool's threads.
- * n == 1 uses matvec, n > 1 matmul. */
-void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y);
+ * n == 1 uses matvec, n > 1 matmul.  ws must hold ob_linear_ws_bytes(cols,
+ * 1) bytes at least; with less than ob_linear_ws_bytes(cols, n) the tokens
+ * are processed in chunks that fit.  With less than one token's worth (a
+ * caller bug) Y is filled with NaN rather than computed wrong. */
+void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y,
+               const ob_workspace *ws);
 
 /* Several products of the same input, Ys[k] = X . Ws[k]^T, in one dispatch
  * of the pool (decode's q/k/v and gate/up: fewer hand-offs per token).
- * Results are the same as separate ob_linear calls. */
+ * Matrices that take the same kind of quantized activations share one
+ * quantization of X.  Results are the same as separate ob_linear calls. */
 void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X, int64_t n,
-                     float *const *Ys);
+                     float *const *Ys, const ob_workspace *ws);
 
 /* Fills a matrix view over existing data (no copy) and picks its kernels
- * for the SIMD level in force. */
+ * for the SIMD level in force.  For a quantized fmt, cols must be a
+ * multiple of the format's col_block (callers check with
+ * ob_format_get(fmt)->col_block). */
 void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, const void *data);
 size_t ob_matrix_bytes(const ob_matrix *m);
 

@@ -39,11 +39,15 @@ int ob_ctx_new(const ob_model *m, ob_pool *pool, const ob_ctx_params *params, ob
     x->q_dim = max_heads * c->head_dim;
     x->kv_dim = max_kv * c->head_dim;
     size_t B = (size_t)p.max_batch, cache = (size_t)c->n_layers * p.n_seq * p.n_ctx * x->kv_dim;
+    int64_t widest = c->dim > x->q_dim ? c->dim : x->q_dim;
+    if (max_ffn > widest) widest = max_ffn;
+    size_t ws_floats = (ob_linear_ws_bytes(widest, p.max_batch) + 3) / 4;
+    float *ws = NULL;
     size_t sizes[] = {cache, cache, B * c->dim, B * c->dim, B * x->q_dim, B * x->kv_dim, B * x->kv_dim,
                       B * x->q_dim, B * max_ffn, B * max_ffn, B * c->head_dim, (size_t)x->n_threads * p.n_ctx,
-                      (size_t)c->head_dim / 2 + 1};
+                      (size_t)c->head_dim / 2 + 1, ws_floats};
     float **ptrs[] = {&x->k_cache, &x->v_cache, &x->x, &x->xn, &x->q, &x->k, &x->v, &x->att,
-                      &x->hb, &x->hb2, &x->rope, &x->scores, &x->inv_freq};
+                      &x->hb, &x->hb2, &x->rope, &x->scores, &x->inv_freq, &ws};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] * 4 + 63) & ~(size_t)63;
     x->mem = aligned_alloc(64, total);
@@ -61,6 +65,8 @@ int ob_ctx_new(const ob_model *m, ob_pool *pool, const ob_ctx_params *params, ob
         *ptrs[i] = (float *)at;
         at += (sizes[i] * 4 + 63) & ~(size_t)63;
     }
+    x->lin_ws.data = ws;
+    x->lin_ws.size = ws_floats * 4;
     ob_rope_inv_freq(x->inv_freq, c->head_dim, c->rope_theta, c->rope_factor, c->rope_low_freq_factor,
                      c->rope_high_freq_factor, c->rope_orig_max_pos);
     *out = x;

@@ -13,6 +13,10 @@
  *   rope              [max_batch][head_dim/2][2]   cos, sin per token
  *   scores            [n_threads][n_ctx]    attention weights scratch
  *   inv_freq          [head_dim/2]
+ *   lin_ws            ob_linear's workspace: quantized activations of
+ *                     max_batch tokens of the widest linear input
+ *                     (ob_linear_ws_bytes), whatever the weight formats, so
+ *                     a model quantized after the context was made still fits
  */
 #ifndef OB_MODEL_CONTEXT_H
 #define OB_MODEL_CONTEXT_H
@@ -29,6 +33,7 @@ struct ob_ctx {
     int *seq_next;         /* [n_seq] scratch: check_batch's expected positions */
     float *k_cache, *v_cache;
     float *x, *xn, *q, *k, *v, *att, *hb, *hb2, *rope, *scores, *inv_freq;
+    ob_workspace lin_ws;   /* points into mem */
     void *mem;
     size_t mem_bytes;
 };

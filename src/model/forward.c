@@ -109,7 +109,7 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         norm_rows(c, x->xn, x->x, L->attn_norm, L->attn_norm_b, n, D);
         const ob_matrix *qkv[3] = {&L->wq, &L->wk, &L->wv};
         float *qkv_out[3] = {x->q, x->k, x->v};
-        ob_linear_multi(pool, qkv, 3, x->xn, n, qkv_out);
+        ob_linear_multi(pool, qkv, 3, x->xn, n, qkv_out, &x->lin_ws);
         for (int i = 0; i < n; i++) {
             float *qi = x->q + (size_t)i * qd, *ki = x->k + (size_t)i * kvd, *vi = x->v + (size_t)i * kvd;
             ob_add_bias(qi, L->bq, qd);
@@ -131,7 +131,7 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         ob_pool_run(pool, attn_task, &aj, x->n_threads);
         if (qd != x->q_dim)
             for (int i = 1; i < n; i++) memmove(x->att + (size_t)i * qd, x->att + (size_t)i * x->q_dim, (size_t)qd * 4);
-        ob_linear(pool, &L->wo, x->att, n, x->xn);
+        ob_linear(pool, &L->wo, x->att, n, x->xn, &x->lin_ws);
         bias_rows(x->xn, L->bo, n, D);
         add_rows(x->x, x->xn, n, D);
 
@@ -140,15 +140,15 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         if (c->act == OB_ACT_SWIGLU) {
             const ob_matrix *gu[2] = {&L->w_gate, &L->w_up};
             float *gu_out[2] = {x->hb, x->hb2};
-            ob_linear_multi(pool, gu, 2, x->xn, n, gu_out);
+            ob_linear_multi(pool, gu, 2, x->xn, n, gu_out, &x->lin_ws);
             ob_swiglu(x->hb, x->hb2, n * F);
         } else {
-            ob_linear(pool, &L->w_up, x->xn, n, x->hb);
+            ob_linear(pool, &L->w_up, x->xn, n, x->hb, &x->lin_ws);
             bias_rows(x->hb, L->b_up, n, F);
             if (c->act == OB_ACT_GELU_TANH) ob_gelu_tanh(x->hb, n * F);
             else ob_gelu_erf(x->hb, n * F);
         }
-        ob_linear(pool, &L->w_down, x->hb, n, x->xn);
+        ob_linear(pool, &L->w_down, x->hb, n, x->xn, &x->lin_ws);
         bias_rows(x->xn, L->b_down, n, D);
         add_rows(x->x, x->xn, n, D);
     }
@@ -164,7 +164,7 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         norm_rows(c, x->xn + (size_t)k * D, x->x + (size_t)i * D, m->out_norm, m->out_norm_b, 1, D);
         k++;
     }
-    if (k) ob_linear(pool, &m->lm_head, x->xn, k, logits);
+    if (k) ob_linear(pool, &m->lm_head, x->xn, k, logits, &x->lin_ws);
     return 0;
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "kernels/dense.h"
+#include "kernels/x86/hsum_x86.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -61,12 +62,7 @@ INLINE __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
-INLINE float hsum1(__m256 a) {
-    __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-    a4 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
-    a4 = _mm_add_ss(a4, _mm_movehdup_ps(a4));
-    return _mm_cvtss_f32(a4);
-}
+#define hsum1 ob_hsum8
 
 /* lanes i < n set (n clamped to [0, 8]) */
 INLINE __m256i lane_mask(int n) {
@@ -325,13 +321,13 @@ INLINE void dequant_impl(const ob_matrix *W, int64_t r, float *out, int fmt) {
 /* ---------------------------------------------------- exported entries */
 
 #define DENSE_ENTRIES(NAME, FMT)                                                              \
-    void ob_##NAME##_matvec_avx2(const ob_matrix *W, const float *x, float *y, int64_t r0,    \
+    void ob_##NAME##_matvec_avx2(const ob_matrix *W, const void *x, float *y, int64_t r0,     \
                                  int64_t r1) {                                                \
-        matvec_impl(W, x, y, r0, r1, FMT);                                                    \
+        matvec_impl(W, (const float *)x, y, r0, r1, FMT);                                     \
     }                                                                                         \
-    void ob_##NAME##_matmul_avx2(const ob_matrix *W, const float *X, int64_t n, float *Y,     \
+    void ob_##NAME##_matmul_avx2(const ob_matrix *W, const void *X, int64_t n, float *Y,      \
                                  int64_t ldy, int64_t r0, int64_t r1) {                       \
-        matmul_impl(W, X, n, Y, ldy, r0, r1, FMT);                                            \
+        matmul_impl(W, (const float *)X, n, Y, ldy, r0, r1, FMT);                             \
     }                                                                                         \
     void ob_##NAME##_dequant_row_avx2(const ob_matrix *W, int64_t r, float *out) {            \
         dequant_impl(W, r, out, FMT);                                                         \

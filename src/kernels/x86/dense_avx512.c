@@ -378,13 +378,13 @@ INLINE void dequant_impl(const ob_matrix *W, int64_t r, float *out, int fmt) {
 /* ---------------------------------------------------- exported entries */
 
 #define DENSE_ENTRIES(NAME, FMT)                                                              \
-    void ob_##NAME##_matvec_avx512(const ob_matrix *W, const float *x, float *y, int64_t r0,  \
+    void ob_##NAME##_matvec_avx512(const ob_matrix *W, const void *x, float *y, int64_t r0,   \
                                    int64_t r1) {                                              \
-        matvec_impl(W, x, y, r0, r1, FMT);                                                    \
+        matvec_impl(W, (const float *)x, y, r0, r1, FMT);                                     \
     }                                                                                         \
-    void ob_##NAME##_matmul_avx512(const ob_matrix *W, const float *X, int64_t n, float *Y,   \
+    void ob_##NAME##_matmul_avx512(const ob_matrix *W, const void *X, int64_t n, float *Y,    \
                                    int64_t ldy, int64_t r0, int64_t r1) {                     \
-        matmul_impl(W, X, n, Y, ldy, r0, r1, FMT);                                            \
+        matmul_impl(W, (const float *)X, n, Y, ldy, r0, r1, FMT);                             \
     }                                                                                         \
     void ob_##NAME##_dequant_row_avx512(const ob_matrix *W, int64_t r, float *out) {          \
         dequant_impl(W, r, out, FMT);                                                         \
