@@ -56,6 +56,7 @@ static void usage(FILE *f) {
             "  --add-bos 0|1      BOS before every text (default: ppl/kld as the tokenizer says,\n"
             "                     other tasks no, as lm-eval's hf model)\n"
             "  -t, --threads T    worker threads (default: all CPUs)\n"
+            "quantization of -m after loading (RTN; the --base model stays as it is):\n" CLI_QUANT_USAGE
             "  --output DIR       write DIR/results.json\n"
             "  --log-samples      also write DIR/samples_<task>.jsonl, one line per window or item\n");
 }
@@ -405,6 +406,8 @@ int cmd_eval(int argc, char **argv) {
             if (r < 0 || parse_int("eval", "--batch", v, 1, 4096, &e.batch)) goto out;
         } else if ((r = arg_str(argc, argv, &i, "--add-bos", NULL, &v))) {
             if (r < 0 || parse_int("eval", "--add-bos", v, 0, 1, &e.add_bos)) goto out;
+        } else if ((r = cli_quant_arg(argc, argv, &i, &e.quant))) {
+            if (r < 0) goto out;
         } else if (!strcmp(argv[i], "--log-samples")) {
             e.log_samples = 1;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -464,7 +467,8 @@ int cmd_eval(int argc, char **argv) {
     }
 
     if (cli_resolve_model(e.model_arg, e.mpath, sizeof e.mpath, &err) ||
-        ob_model_load(e.mpath, NULL, &e.model, &err) || ob_pool_new(e.threads, &e.pool, &err))
+        ob_model_load(e.mpath, NULL, &e.model, &err) || ob_pool_new(e.threads, &e.pool, &err) ||
+        cli_quant_apply(e.model, &e.quant, e.pool, stderr, &err))
         goto fail;
     e.root = json_object();
     e.results = json_object();
@@ -482,6 +486,12 @@ int cmd_eval(int argc, char **argv) {
     eval_set_int(config, "batch_size", e.batch);
     eval_set_int(config, "threads", ob_pool_size(e.pool));
     if (e.limit) eval_set_int(config, "limit", e.limit);
+    if (e.quant.format) eval_set_str(config, "quant", e.quant.format);
+    for (int i = 0; i < e.quant.n_overrides; i++) {
+        json_t *ov = json_object_get(config, "tensor_type");
+        if (!ov) json_object_set_new(config, "tensor_type", ov = json_array());
+        json_array_append_new(ov, json_string(e.quant.overrides[i]));
+    }
     json_object_set_new(e.root, "config", config);
     json_object_set_new(e.root, "configs", e.configs);
     json_object_set_new(e.root, "n-shot", e.nshot);

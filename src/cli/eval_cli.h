@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli/cli.h"
 #include "optibench.h"
 
 /* The data path a task uses: --data TASK=PATH, else a plain --data. */
@@ -25,6 +26,7 @@ typedef struct eval_cli {
     int n_data;
     int ctx, limit, threads, batch, add_bos, log_samples, shots, max_gen;
     uint64_t seed;
+    cli_quant quant;                        /* --quant etc. applied to -m    */
     /* state */
     char mpath[2048];
     ob_model *model;
