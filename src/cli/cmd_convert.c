@@ -12,7 +12,7 @@
 #include "formats/hf_write.h"
 
 static int usage(void) {
-    printf("usage: optibench convert [-m] MODEL -o OUT [--to hf|gguf] [--dtype f32|f16|bf16]\n"
+    printf("usage: optibench convert [-m] MODEL -o OUT [--to hf|gguf] [--dtype f32|f16|bf16|q8_0|q4_0|q4_1]\n"
            "  --to hf   (default) writes OUT/config.json, model.safetensors, tokenizer.json, tokenizer_config.json\n"
            "  --to gguf (default when OUT ends in .gguf) writes the GGUF file OUT\n");
     return 0;
@@ -50,8 +50,12 @@ int cmd_convert(int argc, char **argv) {
     if (!strcmp(dtype, "f32")) dt = OB_DT_F32, gt = OB_GGML_F32;
     else if (!strcmp(dtype, "f16")) dt = OB_DT_F16, gt = OB_GGML_F16;
     else if (!strcmp(dtype, "bf16")) dt = OB_DT_BF16, gt = OB_GGML_BF16;
+    else if (gguf && !strcmp(dtype, "q8_0")) dt = OB_DT_F32, gt = OB_GGML_Q8_0;
+    else if (gguf && !strcmp(dtype, "q4_0")) dt = OB_DT_F32, gt = OB_GGML_Q4_0;
+    else if (gguf && !strcmp(dtype, "q4_1")) dt = OB_DT_F32, gt = OB_GGML_Q4_1;
     else {
-        fprintf(stderr, "optibench convert: --dtype must be f32, f16 or bf16, not '%s'\n", dtype);
+        fprintf(stderr, "optibench convert: --dtype must be f32, f16 or bf16%s, not '%s'\n",
+                gguf ? ", or q8_0, q4_0, q4_1 for GGUF" : "", dtype);
         return 2;
     }
     ob_err err = {0};

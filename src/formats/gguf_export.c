@@ -5,7 +5,9 @@
  * type; attn_q and attn_k rows go from the Hugging Face RoPE order the
  * model holds back into Meta's interleaved order, as llama.cpp's
  * convert_hf_to_gguf.py permutes them.  general.file_type follows
- * llama.cpp's ftype numbering (0 all F32, 1 mostly F16, 32 mostly BF16). */
+ * llama.cpp's ftype numbering (0 all F32, 1 mostly F16, 2 mostly Q4_0, 3
+ * mostly Q4_1, 7 mostly Q8_0, 32 mostly BF16), "mostly" meaning the type
+ * of the attention and FFN matrices. */
 #include "formats/gguf_export.h"
 
 #include <stdio.h>
@@ -21,6 +23,29 @@ typedef struct {
     uint32_t type;
     ob_err *err;
 } ectx;
+
+/* The ggml type of an optibench format, or UINT32_MAX when ggml has none
+ * with the same bytes. */
+static uint32_t ggml_of(ob_format f) {
+    switch (f) {
+    case OB_FMT_F32: return OB_GGML_F32;
+    case OB_FMT_F16: return OB_GGML_F16;
+    case OB_FMT_BF16: return OB_GGML_BF16;
+    case OB_FMT_Q8_0: return OB_GGML_Q8_0;
+    case OB_FMT_Q4_0: return OB_GGML_Q4_0;
+    case OB_FMT_Q4_1: return OB_GGML_Q4_1;
+    default: return UINT32_MAX;
+    }
+}
+
+static int quant_format(uint32_t type, ob_format *f) {
+    switch (type) {
+    case OB_GGML_Q8_0: *f = OB_FMT_Q8_0; return 1;
+    case OB_GGML_Q4_0: *f = OB_FMT_Q4_0; return 1;
+    case OB_GGML_Q4_1: *f = OB_FMT_Q4_1; return 1;
+    default: return 0;
+    }
+}
 
 /* n floats encoded as F32, F16 or BF16 into writer-owned memory. */
 static const void *encode(ectx *e, const float *src, int64_t n, uint32_t type, size_t *nbytes) {
@@ -48,6 +73,19 @@ static int add_vec(ectx *e, const char *name, const float *v, int64_t n) {
 
 /* rope_heads > 0: rows leave in Meta's RoPE order. */
 static int add_mat(ectx *e, const char *name, const ob_matrix *m, int rope_heads) {
+    const uint32_t type = e->type == OB_GGUF_KEEP_TYPES ? ggml_of(m->format) : e->type;
+    int64_t ne[2] = {m->cols, m->rows};
+    if (type == UINT32_MAX)
+        return ob_fail(e->err, OB_EUNSUP, "GGUF export: tensor '%s': format %s has no GGUF type (F32, F16, BF16, Q8_0, "
+                       "Q4_0, Q4_1 do)", name, ob_format_name(m->format));
+    if (type == ggml_of(m->format)) { /* the same bytes: copy, permuting rows if needed */
+        size_t nb = (size_t)m->rows * m->row_bytes;
+        unsigned char *d = ob_gguf_writer_alloc(e->w, nb);
+        if (!d) return ob_fail(e->err, OB_ENOMEM, "GGUF export: out of memory");
+        if (rope_heads > 0) ob_rope_rows_hf_to_meta(d, m->data, rope_heads, (int)(m->rows / rope_heads), m->row_bytes);
+        else memcpy(d, m->data, nb);
+        return ob_gguf_writer_tensor(e->w, name, type, 2, ne, d, nb, e->err);
+    }
     size_t n = (size_t)m->rows * (size_t)m->cols;
     float *f = malloc(n * sizeof *f), *g = rope_heads > 0 ? malloc(n * sizeof *g) : NULL;
     int rc = 0;
@@ -60,10 +98,26 @@ static int add_mat(ectx *e, const char *name, const ob_matrix *m, int rope_heads
         g = t;
     }
     size_t nb = 0;
-    const void *d = rc ? NULL : encode(e, f, (int64_t)n, e->type, &nb);
-    if (!rc && !d) rc = ob_fail(e->err, OB_ENOMEM, "GGUF export: out of memory");
-    int64_t ne[2] = {m->cols, m->rows};
-    if (!rc) rc = ob_gguf_writer_tensor(e->w, name, e->type, 2, ne, d, nb, e->err);
+    const void *d = NULL;
+    ob_format qf;
+    if (!rc && quant_format(type, &qf)) {
+        const ob_format_ops *ops = ob_format_get(qf);
+        if (m->cols % ops->col_block) {
+            rc = ob_fail(e->err, OB_EINVAL, "GGUF export: tensor '%s': %lld columns are not a multiple of %s's block "
+                         "of %lld", name, (long long)m->cols, ops->name, (long long)ops->col_block);
+        } else {
+            size_t rb = ops->row_bytes(m->cols);
+            nb = rb * (size_t)m->rows;
+            unsigned char *q = ob_gguf_writer_alloc(e->w, nb);
+            if (!q) rc = ob_fail(e->err, OB_ENOMEM, "GGUF export: out of memory");
+            for (int64_t r = 0; !rc && r < m->rows; r++) ops->quantize_row(f + r * m->cols, m->cols, q + r * rb);
+            d = q;
+        }
+    } else if (!rc) {
+        d = encode(e, f, (int64_t)n, type, &nb);
+        if (!d) rc = ob_fail(e->err, OB_ENOMEM, "GGUF export: out of memory");
+    }
+    if (!rc) rc = ob_gguf_writer_tensor(e->w, name, type, 2, ne, d, nb, e->err);
     free(f);
     free(g);
     return rc;
@@ -71,8 +125,10 @@ static int add_mat(ectx *e, const char *name, const ob_matrix *m, int rope_heads
 
 static int check_exportable(const ob_model *m, const char *path, uint32_t type, ob_err *err) {
     const ob_config *c = &m->cfg;
-    if (type != OB_GGML_F32 && type != OB_GGML_F16 && type != OB_GGML_BF16)
-        return ob_fail(err, OB_EINVAL, "%s: GGUF export writes F32, F16 or BF16 weights", path);
+    ob_format qf;
+    if (type != OB_GGML_F32 && type != OB_GGML_F16 && type != OB_GGML_BF16 && type != OB_GGUF_KEEP_TYPES &&
+        !quant_format(type, &qf))
+        return ob_fail(err, OB_EINVAL, "%s: GGUF export writes F32, F16, BF16, Q8_0, Q4_0 or Q4_1 weights", path);
     if (c->arch != OB_ARCH_LLAMA || c->qkv_bias || c->sliding_window || c->rope_factor > 0)
         return ob_fail(err, OB_EUNSUP, "%s: GGUF export supports plain llama models only (no q/k/v bias, sliding window "
                        "or llama3 RoPE scaling)", path);
@@ -88,7 +144,13 @@ static int write_meta(ectx *e, const ob_model *m, uint32_t type) {
     const ob_config *c = &m->cfg;
     ob_gguf_writer *w = e->w;
     ob_err *err = e->err;
-    uint32_t ftype = type == OB_GGML_F32 ? 0 : type == OB_GGML_F16 ? 1 : 32;
+    if (type == OB_GGUF_KEEP_TYPES) type = c->n_layers ? ggml_of(m->layers[0].w_up.format) : OB_GGML_F32;
+    uint32_t ftype = type == OB_GGML_F32    ? 0
+                     : type == OB_GGML_F16  ? 1
+                     : type == OB_GGML_Q4_0 ? 2
+                     : type == OB_GGML_Q4_1 ? 3
+                     : type == OB_GGML_Q8_0 ? 7
+                                            : 32;
     int rc;
     if ((rc = ob_gguf_writer_str(w, "general.architecture", "llama", 5, err)) ||
         (rc = ob_gguf_writer_str(w, "general.name", c->name, strlen(c->name), err)) ||

@@ -34,16 +34,17 @@ static int ggml_format(uint32_t type, ob_format *f) {
     case OB_GGML_F32: *f = OB_FMT_F32; return 0;
     case OB_GGML_F16: *f = OB_FMT_F16; return 0;
     case OB_GGML_BF16: *f = OB_FMT_BF16; return 0;
-    /* OB_GGML_Q8_0, OB_GGML_Q4_0, OB_GGML_Q4_1: once kernels/matrix.h has them */
+    case OB_GGML_Q8_0: *f = OB_FMT_Q8_0; return 0;
+    case OB_GGML_Q4_0: *f = OB_FMT_Q4_0; return 0;
+    case OB_GGML_Q4_1: *f = OB_FMT_Q4_1; return 0;
     default: return -1;
     }
 }
 
 static int unsupported_type(gctx *c, const ob_gguf_tensor *t) {
     const char *name = ob_ggml_type_info(t->type, NULL, NULL);
-    int soon = t->type == OB_GGML_Q8_0 || t->type == OB_GGML_Q4_0 || t->type == OB_GGML_Q4_1;
-    return ob_fail(c->err, OB_EUNSUP, "%s: tensor '%s': type %s is %s (F32, F16 and BF16 load)", c->g->path, t->name,
-                   name ? name : "?", soon ? "not yet supported" : "not supported");
+    return ob_fail(c->err, OB_EUNSUP, "%s: tensor '%s': type %s is not supported (F32, F16, BF16, Q8_0, Q4_0 and "
+                   "Q4_1 load)", c->g->path, t->name, name ? name : "?");
 }
 
 /* The tensor `name` with ne = [ne0] (ne1 < 0) or [ne0, ne1]. */
