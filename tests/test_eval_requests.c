@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "stories_path.h"
 #include "eval/eval.h"
 #include "eval/requests.h"
 #include "eval/tasks.h"
@@ -293,9 +294,7 @@ static void check_bad_requests(const ob_model *m, ob_pool *pool, const ob_tokeni
 int main(void) {
     char dir[] = "/tmp/ob_test_requests_XXXXXX", path[600], tokp[600];
     if (!mkdtemp(dir)) return 1;
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) snprintf(tokp, sizeof tokp, "%s/optibench/stories15M/tokenizer.bin", xdg);
-    else snprintf(tokp, sizeof tokp, "%s/.cache/optibench/stories15M/tokenizer.bin", home ? home : ".");
+    stories_path(tokp, sizeof tokp, "tokenizer.bin");
     if (access(tokp, R_OK)) {
         CHECK(0, "stories15M's tokenizer is not in the cache (%s): run `optibench pull stories15M` first", tokp);
         return CHECK_DONE("test_eval_requests");

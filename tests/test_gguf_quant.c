@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "stories_path.h"
 #include "formats/gguf.h"
 #include "formats/gguf_export.h"
 #include "optibench.h"
@@ -56,9 +57,7 @@ static int same_file(const char *a, const char *b) {
 
 int main(void) {
     char model[600], dir[] = "/tmp/ob_gguf_quant_XXXXXX", p1[700], p2[700];
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (xdg && *xdg) snprintf(model, sizeof model, "%s/optibench/stories15M/model.bin", xdg);
-    else snprintf(model, sizeof model, "%s/.cache/optibench/stories15M/model.bin", home ? home : ".");
+    stories_path(model, sizeof model, "model.bin");
     if (access(model, R_OK)) {
         CHECK(0, "stories15M not in the cache (%s): run `optibench pull stories15M`", model);
         return CHECK_DONE("test_gguf_quant");
