@@ -23,6 +23,15 @@
 #include "kernels/vec.h"
 #include "model/model.h"
 
+/* Where forward.c shows a linear layer's input to an observer (calibration
+ * for GPTQ, AWQ, Wanda, SparseGPT), before the product:
+ *   QKV      the normed input of wq, wk, wv        [n x dim]
+ *   O        the attention output, input of wo     [n x n_heads*head_dim]
+ *   GATE_UP  the normed input of w_gate, w_up      [n x dim]
+ *   DOWN     the input of w_down (after the act.)  [n x ffn_dim]  */
+enum { OB_SITE_QKV = 0, OB_SITE_O = 1, OB_SITE_GATE_UP = 2, OB_SITE_DOWN = 3, OB_N_SITES = 4 };
+typedef void (*ob_observe_fn)(void *user, int layer, int site, const float *X, int n, int cols);
+
 struct ob_ctx {
     const ob_model *m;
     ob_pool *pool;
@@ -36,6 +45,22 @@ struct ob_ctx {
     ob_workspace lin_ws;   /* points into mem */
     void *mem;
     size_t mem_bytes;
+    ob_observe_fn observe; /* or NULL (ob_ctx_set_observer)       */
+    void *observe_user;
 };
+
+/* Calls fn at every site of every layer from now on (NULL: stop). */
+void ob_ctx_set_observer(ob_ctx *x, ob_observe_fn fn, void *user);
+
+/* The batch's token embeddings (with learned positions and embed_scale)
+ * into out [n x dim]. */
+int ob_embed_batch(ob_ctx *x, const ob_batch *b, float *out, ob_err *err);
+
+/* Runs layer l alone on resid [n x dim] (in: the layer's input, out: its
+ * output), for the batch's positions and sequences (tokens are not read).
+ * Writes layer l's KV cache and advances the sequences as ob_decode does;
+ * to run the next layer on the same positions, trim them back first.  Used
+ * to push calibration data through a model one layer at a time. */
+int ob_decode_layer(ob_ctx *x, const ob_batch *b, int l, float *resid, ob_err *err);
 
 #endif

@@ -70,7 +70,7 @@ static int check_batch(ob_ctx *x, const ob_batch *b, ob_err *err) {
     memcpy(x->seq_next, x->seq_len, (size_t)x->n_seq * sizeof(int));
     for (int i = 0; i < b->n; i++) {
         int s = b->seq ? b->seq[i] : 0;
-        if (b->tokens[i] < 0 || b->tokens[i] >= c->n_vocab)
+        if (b->tokens && (b->tokens[i] < 0 || b->tokens[i] >= c->n_vocab))
             return ob_fail(err, OB_EINVAL, "token %d: id %d outside the vocabulary (0..%d)", i, b->tokens[i], c->n_vocab - 1);
         if (s < 0 || s >= x->n_seq) return ob_fail(err, OB_EINVAL, "token %d: sequence %d does not exist", i, s);
         if (b->pos[i] >= x->n_ctx)
@@ -84,74 +84,95 @@ static int check_batch(ob_ctx *x, const ob_batch *b, ob_err *err) {
     return 0;
 }
 
+/* Token embeddings (+ learned positions) of the batch into out [n x dim],
+ * and each token's RoPE table row. */
+static void embed_rows(ob_ctx *x, const ob_batch *b, float *out) {
+    const ob_model *m = x->m;
+    const ob_config *c = &m->cfg;
+    const int D = c->dim, hd = c->head_dim;
+    for (int i = 0; i < b->n; i++) {
+        float *xi = out + (size_t)i * D;
+        if (b->tokens && out) {
+            m->tok_embd.ops->dequant_row(&m->tok_embd, b->tokens[i], xi);
+            if (c->embed_scale != 1.0f)
+                for (int d = 0; d < D; d++) xi[d] *= c->embed_scale;
+            if (m->pos_embd) ob_add_bias(xi, m->pos_embd + (size_t)(b->pos[i] + c->pos_offset) * D, D);
+        }
+        if (!c->learned_pos) ob_rope_table(x->rope + (size_t)i * hd, b->pos[i], x->inv_freq, hd / 2);
+    }
+}
+
+static void observe(ob_ctx *x, int l, int site, const float *X, int n, int cols) {
+    if (x->observe) x->observe(x->observe_user, l, site, X, n, cols);
+}
+
+/* Layer l on the batch's residual rows x->x. */
+static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
+    const ob_config *c = &x->m->cfg;
+    const ob_layer *L = &x->m->layers[l];
+    const int n = b->n, D = c->dim, hd = c->head_dim;
+    const int qd = L->n_heads * hd, kvd = L->n_kv_heads * hd, F = L->ffn_dim;
+    ob_pool *pool = x->pool;
+    /* attention: q, k, v projections of the normed input */
+    norm_rows(c, x->xn, x->x, L->attn_norm, L->attn_norm_b, n, D);
+    observe(x, l, OB_SITE_QKV, x->xn, n, D);
+    const ob_matrix *qkv[3] = {&L->wq, &L->wk, &L->wv};
+    float *qkv_out[3] = {x->q, x->k, x->v};
+    ob_linear_multi(pool, qkv, 3, x->xn, n, qkv_out, &x->lin_ws);
+    for (int i = 0; i < n; i++) {
+        float *qi = x->q + (size_t)i * qd, *ki = x->k + (size_t)i * kvd, *vi = x->v + (size_t)i * kvd;
+        ob_add_bias(qi, L->bq, qd);
+        ob_add_bias(ki, L->bk, kvd);
+        ob_add_bias(vi, L->bv, kvd);
+        if (!c->learned_pos) {
+            ob_rope(qi, L->n_heads, hd, x->rope + (size_t)i * hd);
+            ob_rope(ki, L->n_kv_heads, hd, x->rope + (size_t)i * hd);
+        }
+        int s = b->seq ? b->seq[i] : 0;
+        size_t at = (((size_t)l * x->n_seq + s) * x->n_ctx + b->pos[i]) * x->kv_dim;
+        memcpy(x->k_cache + at, ki, (size_t)kvd * sizeof(float));
+        memcpy(x->v_cache + at, vi, (size_t)kvd * sizeof(float));
+    }
+    /* q rows are packed at stride qd by ob_linear; attention reads stride q_dim */
+    if (qd != x->q_dim)
+        for (int i = n - 1; i > 0; i--) memmove(x->q + (size_t)i * x->q_dim, x->q + (size_t)i * qd, (size_t)qd * 4);
+    attn_job aj = {x, b, L, l};
+    ob_pool_run(pool, attn_task, &aj, x->n_threads);
+    if (qd != x->q_dim)
+        for (int i = 1; i < n; i++) memmove(x->att + (size_t)i * qd, x->att + (size_t)i * x->q_dim, (size_t)qd * 4);
+    observe(x, l, OB_SITE_O, x->att, n, qd);
+    ob_linear(pool, &L->wo, x->att, n, x->xn, &x->lin_ws);
+    bias_rows(x->xn, L->bo, n, D);
+    add_rows(x->x, x->xn, n, D);
+
+    /* feed-forward */
+    norm_rows(c, x->xn, x->x, L->ffn_norm, L->ffn_norm_b, n, D);
+    observe(x, l, OB_SITE_GATE_UP, x->xn, n, D);
+    if (c->act == OB_ACT_SWIGLU) {
+        const ob_matrix *gu[2] = {&L->w_gate, &L->w_up};
+        float *gu_out[2] = {x->hb, x->hb2};
+        ob_linear_multi(pool, gu, 2, x->xn, n, gu_out, &x->lin_ws);
+        ob_swiglu(x->hb, x->hb2, n * F);
+    } else {
+        ob_linear(pool, &L->w_up, x->xn, n, x->hb, &x->lin_ws);
+        bias_rows(x->hb, L->b_up, n, F);
+        if (c->act == OB_ACT_GELU_TANH) ob_gelu_tanh(x->hb, n * F);
+        else ob_gelu_erf(x->hb, n * F);
+    }
+    observe(x, l, OB_SITE_DOWN, x->hb, n, F);
+    ob_linear(pool, &L->w_down, x->hb, n, x->xn, &x->lin_ws);
+    bias_rows(x->xn, L->b_down, n, D);
+    add_rows(x->x, x->xn, n, D);
+}
+
 int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
     const ob_model *m = x->m;
     const ob_config *c = &m->cfg;
     int rc = check_batch(x, b, err);
     if (rc) return rc;
-    int n = b->n, D = c->dim, hd = c->head_dim;
-    ob_pool *pool = x->pool;
-
-    /* embeddings (+ learned positions) */
-    for (int i = 0; i < n; i++) {
-        float *xi = x->x + (size_t)i * D;
-        m->tok_embd.ops->dequant_row(&m->tok_embd, b->tokens[i], xi);
-        if (c->embed_scale != 1.0f)
-            for (int d = 0; d < D; d++) xi[d] *= c->embed_scale;
-        if (m->pos_embd) ob_add_bias(xi, m->pos_embd + (size_t)(b->pos[i] + c->pos_offset) * D, D);
-        if (!c->learned_pos) ob_rope_table(x->rope + (size_t)i * hd, b->pos[i], x->inv_freq, hd / 2);
-    }
-
-    for (int l = 0; l < c->n_layers; l++) {
-        const ob_layer *L = &m->layers[l];
-        int qd = L->n_heads * hd, kvd = L->n_kv_heads * hd, F = L->ffn_dim;
-        /* attention: q, k, v projections of the normed input */
-        norm_rows(c, x->xn, x->x, L->attn_norm, L->attn_norm_b, n, D);
-        const ob_matrix *qkv[3] = {&L->wq, &L->wk, &L->wv};
-        float *qkv_out[3] = {x->q, x->k, x->v};
-        ob_linear_multi(pool, qkv, 3, x->xn, n, qkv_out, &x->lin_ws);
-        for (int i = 0; i < n; i++) {
-            float *qi = x->q + (size_t)i * qd, *ki = x->k + (size_t)i * kvd, *vi = x->v + (size_t)i * kvd;
-            ob_add_bias(qi, L->bq, qd);
-            ob_add_bias(ki, L->bk, kvd);
-            ob_add_bias(vi, L->bv, kvd);
-            if (!c->learned_pos) {
-                ob_rope(qi, L->n_heads, hd, x->rope + (size_t)i * hd);
-                ob_rope(ki, L->n_kv_heads, hd, x->rope + (size_t)i * hd);
-            }
-            int s = b->seq ? b->seq[i] : 0;
-            size_t at = (((size_t)l * x->n_seq + s) * x->n_ctx + b->pos[i]) * x->kv_dim;
-            memcpy(x->k_cache + at, ki, (size_t)kvd * sizeof(float));
-            memcpy(x->v_cache + at, vi, (size_t)kvd * sizeof(float));
-        }
-        /* q rows are packed at stride qd by ob_linear; attention reads stride q_dim */
-        if (qd != x->q_dim)
-            for (int i = n - 1; i > 0; i--) memmove(x->q + (size_t)i * x->q_dim, x->q + (size_t)i * qd, (size_t)qd * 4);
-        attn_job aj = {x, b, L, l};
-        ob_pool_run(pool, attn_task, &aj, x->n_threads);
-        if (qd != x->q_dim)
-            for (int i = 1; i < n; i++) memmove(x->att + (size_t)i * qd, x->att + (size_t)i * x->q_dim, (size_t)qd * 4);
-        ob_linear(pool, &L->wo, x->att, n, x->xn, &x->lin_ws);
-        bias_rows(x->xn, L->bo, n, D);
-        add_rows(x->x, x->xn, n, D);
-
-        /* feed-forward */
-        norm_rows(c, x->xn, x->x, L->ffn_norm, L->ffn_norm_b, n, D);
-        if (c->act == OB_ACT_SWIGLU) {
-            const ob_matrix *gu[2] = {&L->w_gate, &L->w_up};
-            float *gu_out[2] = {x->hb, x->hb2};
-            ob_linear_multi(pool, gu, 2, x->xn, n, gu_out, &x->lin_ws);
-            ob_swiglu(x->hb, x->hb2, n * F);
-        } else {
-            ob_linear(pool, &L->w_up, x->xn, n, x->hb, &x->lin_ws);
-            bias_rows(x->hb, L->b_up, n, F);
-            if (c->act == OB_ACT_GELU_TANH) ob_gelu_tanh(x->hb, n * F);
-            else ob_gelu_erf(x->hb, n * F);
-        }
-        ob_linear(pool, &L->w_down, x->hb, n, x->xn, &x->lin_ws);
-        bias_rows(x->xn, L->b_down, n, D);
-        add_rows(x->x, x->xn, n, D);
-    }
+    const int n = b->n, D = c->dim;
+    embed_rows(x, b, x->x);
+    for (int l = 0; l < c->n_layers; l++) layer_forward(x, b, l);
 
     /* the sequences' new lengths */
     for (int i = 0; i < n; i++) x->seq_len[b->seq ? b->seq[i] : 0] = b->pos[i] + 1;
@@ -164,8 +185,38 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         norm_rows(c, x->xn + (size_t)k * D, x->x + (size_t)i * D, m->out_norm, m->out_norm_b, 1, D);
         k++;
     }
-    if (k) ob_linear(pool, &m->lm_head, x->xn, k, logits, &x->lin_ws);
+    if (k) ob_linear(x->pool, &m->lm_head, x->xn, k, logits, &x->lin_ws);
     return 0;
+}
+
+int ob_embed_batch(ob_ctx *x, const ob_batch *b, float *out, ob_err *err) {
+    if (b->n < 1 || b->n > x->max_batch || !b->tokens)
+        return ob_fail(err, OB_EINVAL, "embed: %d tokens (1 to %d)", b->n, x->max_batch);
+    for (int i = 0; i < b->n; i++)
+        if (b->tokens[i] < 0 || b->tokens[i] >= x->m->cfg.n_vocab)
+            return ob_fail(err, OB_EINVAL, "embed: token %d outside the vocabulary", (int)b->tokens[i]);
+    embed_rows(x, b, out);
+    return 0;
+}
+
+int ob_decode_layer(ob_ctx *x, const ob_batch *b, int l, float *resid, ob_err *err) {
+    if (l < 0 || l >= x->m->cfg.n_layers) return ob_fail(err, OB_EINVAL, "layer %d does not exist", l);
+    ob_batch nb = *b;
+    nb.tokens = NULL; /* positions and sequences only */
+    int rc = check_batch(x, &nb, err);
+    if (rc) return rc;
+    const size_t bytes = (size_t)b->n * x->m->cfg.dim * sizeof(float);
+    memcpy(x->x, resid, bytes);
+    embed_rows(x, &nb, NULL); /* RoPE rows only */
+    layer_forward(x, &nb, l);
+    for (int i = 0; i < b->n; i++) x->seq_len[b->seq ? b->seq[i] : 0] = b->pos[i] + 1;
+    memcpy(resid, x->x, bytes);
+    return 0;
+}
+
+void ob_ctx_set_observer(ob_ctx *x, ob_observe_fn fn, void *user) {
+    x->observe = fn;
+    x->observe_user = user;
 }
 
 int ob_forward(ob_ctx *x, int seq, const int32_t *tokens, int n, int pos, int all_logits, float *logits,
