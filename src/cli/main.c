@@ -15,7 +15,8 @@ static const struct {
     {"bench", cmd_bench, "measure prefill and decode speed"},
     {"info", cmd_info, "describe a model"},
     {"logits", cmd_logits, "write raw logits for a token sequence (for tests)"},
-    {"eval", cmd_eval, "perplexity and KL divergence over a text corpus"},
+    {"eval", cmd_eval, "perplexity, KL divergence and QA benchmarks (RACE, PubMedQA, SQuAD v2, GSM8K, ...)"},
+    {"quantize", cmd_quantize, "quantize a model (rtn, dynamic, gptq, awq) to GGUF or a GPTQ checkpoint"},
 };
 
 static void usage(FILE *f) {

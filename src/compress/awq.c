@@ -7,16 +7,13 @@
 #include <string.h>
 
 ob_awq_params ob_awq_default_params(void) {
-    ob_awq_params p = {{4, 128, 0}, 20};
+    ob_awq_params p = {{4, 128, 0}, 20, NULL, NULL};
     return p;
 }
 
 int ob_awq_search(const float *X, int64_t n, int64_t cols, const float *const *Ws, const int64_t *rows, int n_w,
                   const ob_awq_params *p, float *scales, ob_awq_stats *st, ob_err *err) {
     if (n < 1 || n_w < 1) return ob_fail(err, OB_EINVAL, "awq: no calibration inputs or no weights");
-    if (p->q.group_size > 0 && cols % p->q.group_size)
-        return ob_fail(err, OB_EINVAL, "awq: group size %d does not divide %lld columns", p->q.group_size,
-                       (long long)cols);
     int64_t max_rows = 0, total_rows = 0;
     for (int k = 0; k < n_w; k++) {
         if (rows[k] > max_rows) max_rows = rows[k];
@@ -53,7 +50,8 @@ int ob_awq_search(const float *X, int64_t n, int64_t cols, const float *const *W
             const int64_t R = rows[k];
             for (int64_t r = 0; r < R; r++)
                 for (int64_t c = 0; c < cols; c++) Wt[r * cols + c] = Ws[k][r * cols + c] * s[c];
-            ob_qgrid_rtn(Wt, R, cols, &p->q, Wt, NULL, NULL, NULL);
+            if (p->fake_quant) p->fake_quant(p->fq_user, Wt, R, cols);
+            else ob_qgrid_rtn(Wt, R, cols, &p->q, Wt, NULL, NULL, NULL);
             for (int64_t r = 0; r < R; r++)
                 for (int64_t c = 0; c < cols; c++) Wt[r * cols + c] /= s[c];
             /* Y - Yq = X (W - W')^T, with the difference formed first */

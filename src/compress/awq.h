@@ -34,6 +34,10 @@
 typedef struct ob_awq_params {
     ob_qspec q;     /* default 4 bits, group 128, asymmetric  */
     int n_grid;     /* default 20                             */
+    /* Q(W) in place, rows x cols; NULL: round-to-nearest on q's grid
+     * (quantizer.h).  Lets the search model the format really used. */
+    void (*fake_quant)(void *user, float *W, int64_t rows, int64_t cols);
+    void *fq_user;
 } ob_awq_params;
 
 ob_awq_params ob_awq_default_params(void);

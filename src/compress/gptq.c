@@ -107,9 +107,7 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, const ob_hessian 
     if (H->n < 1) return ob_fail(err, OB_EINVAL, "gptq: no calibration inputs");
     if (q->bits < 2 || q->bits > 8) return ob_fail(err, OB_EINVAL, "gptq: %d bits (2 to 8)", q->bits);
     const int64_t G = q->group_size > 0 ? q->group_size : C;
-    if (C % G) return ob_fail(err, OB_EINVAL, "gptq: group size %lld does not divide %lld columns", (long long)G,
-                              (long long)C);
-    const int64_t B = p->block > 0 ? p->block : 128, NG = C / G;
+    const int64_t B = p->block > 0 ? p->block : 128, NG = (C + G - 1) / G; /* the last group may be short */
     const int maxq = (1 << q->bits) - 1;
     double *Hp = malloc((size_t)(C * C) * sizeof *Hp), *diag = malloc((size_t)C * sizeof *diag);
     float *W = malloc((size_t)(rows * C) * sizeof *W), *U = malloc((size_t)(C * C) * sizeof *U);
@@ -169,7 +167,8 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, const ob_hessian 
             /* as the reference: a group's grid comes from W, which holds the
              * values from before this block's in-block updates */
             if (q->group_size > 0 && col % G == 0)
-                for (int64_t r = 0; r < rows; r++) ob_qgrid_fit(W + r * C + col, G, q, &sc[r], &ze[r]);
+                for (int64_t r = 0; r < rows; r++)
+                    ob_qgrid_fit(W + r * C + col, col + G <= C ? G : C - col, q, &sc[r], &ze[r]);
             const float d = U[col * C + col];
             for (int64_t r = 0; r < rows; r++) {
                 float w = W1[r * nb + i];

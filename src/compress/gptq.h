@@ -77,7 +77,8 @@ typedef struct ob_gptq_result {
 } ob_gptq_result;
 
 /* Quantizes W [rows x cols] (float32, row-major; not modified) with the
- * Hessian H.  The group size must divide cols (or be 0).  All result
+ * Hessian H.  With a group size that does not divide cols the last group
+ * is shorter (as the reference, whose group slices stop at the end).  All result
  * arrays are malloc'd; release them with ob_gptq_result_free. */
 int ob_gptq_quantize(const float *W, int64_t rows, int64_t cols, const ob_hessian *H, const ob_gptq_params *p,
                      ob_gptq_result *res, ob_err *err);

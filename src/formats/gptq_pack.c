@@ -82,6 +82,22 @@ int ob_gptq_pack(const uint8_t *q, const float *scales, const float *zeros, cons
     return 0;
 }
 
+int ob_gptq_ints(const ob_gptq_packed *p, uint8_t *q, int32_t *zeros, ob_err *err) {
+    const int64_t wz = p->out * p->bits / 32;
+    for (int64_t i = 0; i < p->in; i++) {
+        if (p->g_idx[i] < 0 || p->g_idx[i] >= p->n_groups)
+            return ob_fail(err, OB_EFORMAT, "gptq: g_idx[%lld] = %d outside [0, %lld)", (long long)i, p->g_idx[i],
+                           (long long)p->n_groups);
+        for (int64_t o = 0; o < p->out; o++)
+            q[o * p->in + i] = (uint8_t)get_bits((const uint32_t *)p->qweight + o, p->out, i, p->bits);
+    }
+    for (int64_t g = 0; g < p->n_groups; g++)
+        for (int64_t o = 0; o < p->out; o++)
+            zeros[o * p->n_groups + g] =
+                (int32_t)get_bits((const uint32_t *)p->qzeros + g * wz, 1, o, p->bits) + (p->v2 ? 0 : 1);
+    return 0;
+}
+
 int ob_gptq_unpack(const ob_gptq_packed *p, float *w, ob_err *err) {
     const int64_t wz = p->out * p->bits / 32;
     for (int64_t i = 0; i < p->in; i++) {

@@ -57,6 +57,11 @@ int ob_gptq_pack(const uint8_t *q, const float *scales, const float *zeros, cons
                  int64_t in, int64_t n_groups, int bits, int v2, ob_gptq_packed *p, ob_err *err);
 void ob_gptq_packed_free(ob_gptq_packed *p);
 
+/* The integers q [out x in] and zero points [out x n_groups] p holds (the
+ * v1 offset added back), for loading a checkpoint into the runtime
+ * formats.  Fails on a g_idx outside [0, n_groups). */
+int ob_gptq_ints(const ob_gptq_packed *p, uint8_t *q, int32_t *zeros, ob_err *err);
+
 /* The weights p describes, w[o * in + i] as above (float32). */
 int ob_gptq_unpack(const ob_gptq_packed *p, float *w, ob_err *err);
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/hf_gptq.h"
 #include "formats/safetensors.h"
 #include "model/model.h"
 
@@ -26,6 +27,7 @@ typedef struct {
     ob_model *m;
     const char *dir;
     ob_err *err;
+    ob_hf_gptq gptq; /* quantization_config, if the linears are GPTQ-packed */
 } hf_ctx;
 
 static const ob_tensor *find_tensor(hf_ctx *h, const char *name) {
@@ -99,7 +101,15 @@ static int vec(hf_ctx *h, const char *name, int64_t n, const float **out) {
 }
 
 /* A matrix stored (rows, cols), used in place. */
+static const ob_tensor *find_cb(void *u, const char *name) { return find_tensor(u, name); }
+
 static int mat(hf_ctx *h, const char *name, int64_t rows, int64_t cols, ob_matrix *w) {
+    size_t nl = strlen(name);
+    if (h->gptq.bits && !find_tensor(h, name) && nl > 7 && !strcmp(name + nl - 7, ".weight")) {
+        char base[256];
+        snprintf(base, sizeof base, "%.*s", (int)(nl - 7), name);
+        return ob_hf_gptq_matrix(h->m, h->dir, &h->gptq, base, find_cb, h, rows, cols, w, h->err);
+    }
     const ob_tensor *t = need(h, name, rows, cols);
     if (!t) return h->err->code;
     ob_format f = OB_FMT_F32;
@@ -424,7 +434,7 @@ static int load_biogpt(hf_ctx *h) {
 }
 
 int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err *err) {
-    hf_ctx h = {m, dir, err};
+    hf_ctx h = {m, dir, err, {0, 0, 0}};
     char path[2048];
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!ob_is_file(path)) return ob_fail(err, OB_EIO, "%s: no config.json (not a Hugging Face model directory)", dir);
@@ -432,6 +442,7 @@ int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err
     json_t *cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!cfg) return ob_fail(err, OB_EFORMAT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
     int rc = json_is_object(cfg) ? parse_config(&h, cfg, path) : ob_fail(err, OB_EFORMAT, "%s: not a JSON object", path);
+    if (!rc) rc = ob_hf_gptq_parse(cfg, dir, &h.gptq, err);
     json_decref(cfg);
     if (rc) return rc;
     m->format_name = "safetensors";

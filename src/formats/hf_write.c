@@ -9,28 +9,39 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "formats/gptq_pack.h"
 #include "formats/hf_write.h"
 #include "formats/safetensors.h"
+#include "kernels/quant.h"
 #include "model/model.h"
 
 typedef struct {
     ob_st_writer *w;
     void **bufs;
     int n_bufs, cap;
+    int gptq;           /* linears as GPTQ tensors                        */
+    int qfmt;           /* their shared format (-1 until the first)      */
+    int bits, v2, sym;  /* what the config will say                       */
 } writer;
 
-static void *keep(writer *wr, size_t size) {
+/* Hands p (malloc'd) to the writer, which frees it after writing. */
+static void *adopt(writer *wr, void *p) {
+    if (!p) return NULL;
     if (wr->n_bufs == wr->cap) {
         int cap = wr->cap ? 2 * wr->cap : 64;
         void **b = realloc(wr->bufs, (size_t)cap * sizeof *b);
-        if (!b) return NULL;
+        if (!b) {
+            free(p);
+            return NULL;
+        }
         wr->bufs = b;
         wr->cap = cap;
     }
-    void *p = malloc(size ? size : 1);
-    if (p) wr->bufs[wr->n_bufs++] = p;
+    wr->bufs[wr->n_bufs++] = p;
     return p;
 }
+
+static void *keep(writer *wr, size_t size) { return adopt(wr, malloc(size ? size : 1)); }
 
 /* Converts n floats to the target dtype into a buffer the writer keeps. */
 static const void *encode(writer *wr, const float *src, int64_t n, ob_dtype dt) {
@@ -47,7 +58,108 @@ static int add_vec(writer *wr, const char *name, const float *v, int64_t n, ob_d
     return ob_st_writer_add(wr->w, name, dt, 1, &n, data, err);
 }
 
+/* The integers, scales and zero points of a group-wise int matrix
+ * (malloc'd [R x C], [R x ng], [R x ng]). */
+static int decode_group(const ob_matrix *m, uint8_t **q, float **sc, float **ze, int64_t *ng_out) {
+    const int64_t R = m->rows, C = m->cols, ng = ob_ceil_div(C, ob_qgroup_size(m->format, C));
+    const int is8 = ob_qgroup_is_int8(m->format);
+    *q = malloc((size_t)(R * C));
+    *sc = malloc((size_t)(R * ng) * sizeof **sc);
+    *ze = malloc((size_t)(R * ng) * sizeof **ze);
+    *ng_out = ng;
+    if (!*q || !*sc || !*ze) return -1;
+    for (int64_t r = 0; r < R; r++) {
+        const uint8_t *row = (const uint8_t *)m->data + r * m->row_bytes;
+        const uint8_t *codes = row + ng * sizeof(ob_qgroup_hdr);
+        for (int64_t g = 0; g < ng; g++) {
+            ob_qgroup_hdr h;
+            memcpy(&h, row + g * sizeof h, sizeof h);
+            (*sc)[r * ng + g] = ob_f16_to_f32(h.scale);
+            (*ze)[r * ng + g] = (float)(is8 ? h.zero + 128 : h.zero);
+        }
+        for (int64_t c = 0; c < C; c += OB_QK) {
+            int8_t v[OB_QK];
+            if (is8) memcpy(v, codes + c, OB_QK);
+            else ob_unpack_nibbles(codes + c / 2, v);
+            for (int j = 0; j < OB_QK; j++) (*q)[r * C + c + j] = (uint8_t)(is8 ? v[j] + 128 : v[j]);
+        }
+    }
+    return 0;
+}
+
+static int is_group_int(const ob_matrix *m) { return m->format >= OB_FMT_I4_G32 && m->format <= OB_FMT_I8_ROW; }
+
+/* Before writing: one shared format, whether v2 is needed, whether every
+ * zero point sits in the middle (symmetric). */
+static int scan_linears(writer *wr, const ob_model *m, const char *dir, ob_err *err) {
+    wr->qfmt = -1;
+    wr->sym = 1;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const ob_layer *L = &m->layers[l];
+        const ob_matrix *ms[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int k = 0; k < 7; k++) {
+            if (!ms[k]->data) continue;
+            if (!is_group_int(ms[k]) || (wr->qfmt >= 0 && wr->qfmt != (int)ms[k]->format))
+                return ob_fail(err, OB_EINVAL, "%s: GPTQ export needs every linear layer in one group-wise int format "
+                               "(i4_g128, ...); layer %d has %s", dir, l, ob_format_name(ms[k]->format));
+            wr->qfmt = ms[k]->format;
+            uint8_t *q;
+            float *sc, *ze;
+            int64_t ng;
+            if (decode_group(ms[k], &q, &sc, &ze, &ng)) {
+                free(q), free(sc), free(ze);
+                return ob_fail(err, OB_ENOMEM, "out of memory");
+            }
+            int is8 = ob_qgroup_is_int8(ms[k]->format);
+            for (int64_t i = 0; i < ms[k]->rows * ng; i++) {
+                wr->v2 |= ze[i] == 0;
+                wr->sym &= ze[i] == (is8 ? 128 : 8);
+            }
+            free(q), free(sc), free(ze);
+        }
+    }
+    if (wr->qfmt < 0) return ob_fail(err, OB_EINVAL, "%s: the model has no linear layers", dir);
+    wr->bits = ob_qgroup_is_int8((ob_format)wr->qfmt) ? 8 : 4;
+    return 0;
+}
+
+/* name's qweight, qzeros, scales, g_idx (name ends in ".weight"). */
+static int add_gptq(writer *wr, const char *name, const ob_matrix *m, ob_err *err) {
+    uint8_t *q;
+    float *sc, *ze;
+    int64_t ng;
+    ob_gptq_packed p;
+    if (decode_group(m, &q, &sc, &ze, &ng)) {
+        free(q), free(sc), free(ze);
+        return ob_fail(err, OB_ENOMEM, "out of memory");
+    }
+    int32_t *g_idx = malloc((size_t)m->cols * sizeof *g_idx);
+    const int64_t G = ob_qgroup_size(m->format, m->cols);
+    for (int64_t c = 0; g_idx && c < m->cols; c++) g_idx[c] = (int32_t)(c / G);
+    int rc = g_idx ? ob_gptq_pack(q, sc, ze, g_idx, m->rows, m->cols, ng, wr->bits, wr->v2, &p, err)
+                   : ob_fail(err, OB_ENOMEM, "out of memory");
+    free(q), free(sc), free(ze), free(g_idx);
+    if (rc) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ob_fail(err, rc, "%s: %s", name, msg);
+    }
+    char base[200], n[256];
+    snprintf(base, sizeof base, "%.*s", (int)(strlen(name) - strlen(".weight")), name);
+    int64_t sq[2] = {m->cols * wr->bits / 32, m->rows}, sz[2] = {ng, m->rows * wr->bits / 32}, ss[2] = {ng, m->rows},
+            sg[1] = {m->cols};
+    if (!adopt(wr, p.qweight) || !adopt(wr, p.qzeros) || !adopt(wr, p.scales) || !adopt(wr, p.g_idx))
+        return ob_fail(err, OB_ENOMEM, "out of memory");
+    if ((snprintf(n, sizeof n, "%s.qweight", base), rc = ob_st_writer_add(wr->w, n, OB_DT_I32, 2, sq, p.qweight, err)) ||
+        (snprintf(n, sizeof n, "%s.qzeros", base), rc = ob_st_writer_add(wr->w, n, OB_DT_I32, 2, sz, p.qzeros, err)) ||
+        (snprintf(n, sizeof n, "%s.scales", base), rc = ob_st_writer_add(wr->w, n, OB_DT_F16, 2, ss, p.scales, err)) ||
+        (snprintf(n, sizeof n, "%s.g_idx", base), rc = ob_st_writer_add(wr->w, n, OB_DT_I32, 1, sg, p.g_idx, err)))
+        return rc;
+    return 0;
+}
+
 static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err) {
+    if (wr->gptq && strstr(name, "layers.")) return add_gptq(wr, name, m, err);
     int64_t shape[2] = {m->rows, m->cols};
     float *rowbuf = keep(wr, (size_t)m->rows * m->cols * sizeof(float));
     if (!rowbuf) return ob_fail(err, OB_ENOMEM, "out of memory");
@@ -57,7 +169,7 @@ static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt
     return ob_st_writer_add(wr->w, name, dt, 2, shape, data, err);
 }
 
-static int write_config(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) {
+static int write_config(const ob_model *m, const char *dir, ob_dtype dt, const writer *wr, ob_err *err) {
     const ob_config *c = &m->cfg;
     json_t *j = json_pack("{s:[s], s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:b, s:s, s:s, s:s}",
                           "architectures", "LlamaForCausalLM", "model_type", "llama", "hidden_size", c->dim,
@@ -77,6 +189,14 @@ static int write_config(const ob_model *m, const char *dir, ob_dtype dt, ob_err 
                                       "low_freq_factor", (double)c->rope_low_freq_factor, "high_freq_factor",
                                       (double)c->rope_high_freq_factor, "original_max_position_embeddings",
                                       c->rope_orig_max_pos));
+    if (wr->gptq) {
+        int64_t G = ob_qgroup_size((ob_format)wr->qfmt, 1 << 30);
+        json_object_set_new(j, "quantization_config",
+                            json_pack("{s:s, s:i, s:I, s:b, s:b, s:s, s:b, s:b, s:s}", "quant_method", "gptq", "bits",
+                                      wr->bits, "group_size", (json_int_t)(G == (1 << 30) ? -1 : G), "desc_act", 0,
+                                      "sym", wr->sym, "checkpoint_format", wr->v2 ? "gptq_v2" : "gptq",
+                                      "true_sequential", 0, "static_groups", 0, "pack_dtype", "int32"));
+    }
     char path[2048];
     snprintf(path, sizeof path, "%s/config.json", dir);
     int rc = json_dump_file(j, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -84,7 +204,7 @@ static int write_config(const ob_model *m, const char *dir, ob_dtype dt, ob_err 
     return rc ? ob_fail(err, OB_EIO, "%s: cannot write", path) : 0;
 }
 
-int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) {
+static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, ob_err *err) {
     const ob_config *c = &m->cfg;
     if (c->arch != OB_ARCH_LLAMA)
         return ob_fail(err, OB_EUNSUP, "%s: saving is implemented for llama-family models only", dir);
@@ -92,8 +212,9 @@ int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *er
         return ob_fail(err, OB_EINVAL, "%s: dtype must be F32, F16 or BF16", dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) return ob_fail(err, OB_EIO, "%s: cannot create: %s", dir, strerror(errno));
     if (!ob_is_dir(dir)) return ob_fail(err, OB_EIO, "%s: exists and is not a directory", dir);
-    writer wr = {0};
-    int rc = ob_st_writer_new(&wr.w, err);
+    writer wr = {.gptq = gptq, .qfmt = -1};
+    int rc = gptq ? scan_linears(&wr, m, dir, err) : 0;
+    if (!rc) rc = ob_st_writer_new(&wr.w, err);
     char n[256];
     if (!rc) rc = add_mat(&wr, "model.embed_tokens.weight", &m->tok_embd, dt, err);
     for (int l = 0; !rc && l < c->n_layers; l++) {
@@ -117,9 +238,15 @@ int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *er
     char path[2048];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (!rc) rc = ob_st_writer_write(wr.w, path, err);
-    if (!rc) rc = write_config(m, dir, dt, err);
+    if (!rc) rc = write_config(m, dir, dt, &wr, err);
     ob_st_writer_free(wr.w);
     for (int i = 0; i < wr.n_bufs; i++) free(wr.bufs[i]);
     free(wr.bufs);
     return rc;
+}
+
+int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) { return save(m, dir, dt, 0, err); }
+
+int ob_model_save_hf_gptq(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) {
+    return save(m, dir, dt, 1, err);
 }

@@ -9,4 +9,14 @@
  * written separately (ob_tokenizer_save_hf).  llama family only for now. */
 int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err);
 
+/* The same, with every linear layer held in a group-wise int format
+ * (I4_G32/G64/G128/ROW or I8_*, as GPTQ and AWQ leave them) written in the
+ * GPTQ checkpoint layout (gptq_pack.h: qweight, qzeros, scales, g_idx) and
+ * config.json's quantization_config {"quant_method": "gptq", "bits",
+ * "group_size" (-1 per channel), "desc_act": false, "sym",
+ * "checkpoint_format": "gptq", or "gptq_v2" when some zero point is 0},
+ * which transformers (through GPTQModel) and vLLM load.  The other tensors
+ * are written in dt.  All linear layers must share one format. */
+int ob_model_save_hf_gptq(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err);
+
 #endif
