@@ -6,7 +6,9 @@
  *  - a model quantized in memory (linears only) and saved with each matrix
  *    in its own type loads back with bitwise the same logits, and saving
  *    that again gives the same bytes;
- *  - a format GGUF has no type for (NF4) is refused, naming the tensor.
+ *  - a format GGUF has no type for (NF4) is refused, naming the tensor;
+ *  - a model holding a NaN is written neither as GGUF nor as a Hugging
+ *    Face folder: the error names the tensor.
  * Prints the largest logit differences.  Closing line:
  * "test_gguf_quant: N passed, N failed". */
 #include <stdio.h>
@@ -16,6 +18,8 @@
 
 #include "check.h"
 #include "stories_path.h"
+#include "tiny_model.h"
+#include "formats/hf_write.h"
 #include "formats/gguf.h"
 #include "formats/gguf_export.h"
 #include "optibench.h"
@@ -124,6 +128,33 @@ int main(void) {
           "NF4 to GGUF: '%s'", err.msg);
     ob_model_free(mem);
     unlink(p1);
+    unlink(p2);
+    /* a NaN in layer 0's wq of a tiny random model */
+    char tiny[700];
+    snprintf(tiny, sizeof tiny, "%s/nan.bin", dir);
+    write_tiny_llama2c(tiny, 32, 48, 2, 4, 4, 64, 16, 1, 3);
+    FILE *f = fopen(tiny, "r+b");
+    float nan = NAN;
+    if (f) {
+        fseek(f, 28 + 4L * (64 * 32 + 2 * 32) + 4L * 40, SEEK_SET);
+        fwrite(&nan, 4, 1, f);
+        fclose(f);
+    }
+    ob_model *bad = NULL;
+    CHECK_OK(ob_model_load(tiny, NULL, &bad, &err), &err);
+    if (bad) {
+        CHECK(ob_model_save_gguf(bad, p2, OB_GGML_F32, &err) != 0 && strstr(err.msg, "blk.0.attn_q.weight") &&
+                  strstr(err.msg, "not finite"),
+              "NaN to GGUF: '%s'", err.msg);
+        CHECK(access(p2, F_OK) != 0, "a file was written despite the NaN");
+        snprintf(p1, sizeof p1, "%s/nanhf", dir);
+        CHECK(ob_model_save_hf(bad, p1, OB_DT_F16, &err) != 0 && strstr(err.msg, "blk.0.attn_q.weight"),
+              "NaN to a Hugging Face folder: '%s'", err.msg);
+        ob_model_free(bad);
+    }
+    unlink(tiny);
+    unlink(p1);
+    rmdir(p1);
     unlink(p2);
     for (int k = 0; k < 3; k++) {
         snprintf(p1, sizeof p1, "%s/all-%s.gguf", dir, types[k].name);

@@ -202,7 +202,12 @@ static int write_tensors(ectx *e, const ob_model *m) {
 
 int ob_model_save_gguf(const ob_model *m, const char *path, uint32_t type, ob_err *err) {
     int rc = check_exportable(m, path, type, err);
-    if (rc) return rc;
+    if (!rc) rc = ob_model_check_finite(m, err);
+    if (rc) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ob_fail(err, rc, "%s: %s", path, msg);
+    }
     ectx e = {NULL, type, err};
     if ((rc = ob_gguf_writer_new(OB_GGUF_DEFAULT_ALIGNMENT, &e.w, err))) return rc;
     if (!(rc = write_meta(&e, m, type)) && !(rc = write_tensors(&e, m))) rc = ob_gguf_writer_write(e.w, path, err);

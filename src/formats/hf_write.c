@@ -213,7 +213,13 @@ static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, ob_er
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) return ob_fail(err, OB_EIO, "%s: cannot create: %s", dir, strerror(errno));
     if (!ob_is_dir(dir)) return ob_fail(err, OB_EIO, "%s: exists and is not a directory", dir);
     writer wr = {.gptq = gptq, .qfmt = -1};
-    int rc = gptq ? scan_linears(&wr, m, dir, err) : 0;
+    int rc = ob_model_check_finite(m, err);
+    if (rc) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return ob_fail(err, rc, "%s: %s", dir, msg);
+    }
+    rc = gptq ? scan_linears(&wr, m, dir, err) : 0;
     if (!rc) rc = ob_st_writer_new(&wr.w, err);
     char n[256];
     if (!rc) rc = add_mat(&wr, "model.embed_tokens.weight", &m->tok_embd, dt, err);

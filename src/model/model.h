@@ -51,6 +51,10 @@ struct ob_model {
     int64_t owned_bytes;
 };
 
+/* OB_EINVAL naming the first tensor (llama.cpp's names) that holds a NaN
+ * or an Inf, so that none ever reaches an output file. */
+int ob_model_check_finite(const ob_model *m, ob_err *err);
+
 /* Allocates size bytes (64-byte aligned, zeroed) owned by the model. */
 void *ob_model_alloc(ob_model *m, size_t size);
 /* Allocates an empty model (all fields zero); free with ob_model_free. */
