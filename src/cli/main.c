@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"pull", cmd_pull, "download a model (stories15M, or org/name[@rev] from the Hub)"},
     {"convert", cmd_convert, "convert a model to a Hugging Face directory or a GGUF file"},
+    {"synth", cmd_synth, "write a model of a known shape with random weights (benchmarks)"},
     {"generate", cmd_generate, "generate text from a prompt"},
     {"bench", cmd_bench, "measure prefill and decode speed"},
     {"info", cmd_info, "describe a model"},

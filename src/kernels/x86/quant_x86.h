@@ -1,6 +1,7 @@
-/* quant_x86.h - the x86 kernels of the quantized formats, one body for two
- * instruction sets.  quant_avx2.c and quant_avx512.c define the integer
- * dot primitives and SUF, then include this file:
+/* quant_x86.h - the AVX2 kernels of the quantized formats (the AVX-512
+ * VNNI ones, tiled over rows and tokens, are in quant_avx512.c).  Written
+ * as a body over integer dot primitives: quant_avx2.c defines them and SUF,
+ * then includes this file:
  *
  *   dot_u8(w, x)        8 int32 lanes whose sum is sum_j w_j x_j for 32
  *                       unsigned weight bytes w (<= 15) and int8 x

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench_models.sh - decode and prefill speed of every weight format on
+# stories15M and on a synthetic model with TinyLlama-1.1B's shapes, against
+# the read bandwidth `optibench bench` measures right before each run.
+#
+#   bash bench/bench_models.sh [BUILD_DIR]        (default build/)
+#
+# Environment: THREADS (2), PROMPT (64), FORMATS (the list below),
+# MODELS ("stories15M tinyllama"), SYNTH_DIR (~/.cache/optibench-synth;
+# the 1.1B model is made there with `optibench synth` when missing:
+# 2.2 GB in F16, 4.4 GB in F32), REPS_SMALL (5), REPS_BIG (3).
+# Every linear layer and the lm_head are converted (--quant FMT
+# --quant-output); the token embedding stays as loaded (one row of it is
+# read per token).  The quantized 1.1B variants start from the F16 file
+# (RTN of F16 values), F32 from the F32 file.  Prints a markdown table:
+# median [min, max] over the repetitions after one warm-up.
+set -euo pipefail
+B=${1:-build}
+OB="$B/optibench"
+THREADS=${THREADS:-2}
+PROMPT=${PROMPT:-64}
+FORMATS=${FORMATS:-"f32 f16 bf16 q8_0 q4_0 q4_1 i8_g128 i4_g128 nf4 mxfp4 w8a8"}
+MODELS=${MODELS:-"stories15M tinyllama"}
+SYNTH_DIR=${SYNTH_DIR:-$HOME/.cache/optibench-synth}
+REPS_SMALL=${REPS_SMALL:-5}
+REPS_BIG=${REPS_BIG:-3}
+[ -x "$OB" ] || { echo "bench_models: $OB not built (make -j2)" >&2; exit 1; }
+
+synth() { # dtype -> directory (made when missing)
+    local d="$SYNTH_DIR/tinyllama-1.1b-$1"
+    if [ ! -f "$d/model.safetensors" ]; then
+        mkdir -p "$SYNTH_DIR"
+        "$OB" synth --shape tinyllama-1.1b --dtype "$1" -o "$d" >&2
+    fi
+    echo "$d"
+}
+
+echo "## optibench bench, $THREADS threads, prompt $PROMPT tokens"
+echo
+echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "- cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| model | format | MB/token | prefill tok/s | decode tok/s | decode GB/s | read BW GB/s | % of read BW |"
+echo "|---|---|--:|--:|--:|--:|--:|--:|"
+for model in $MODELS; do
+    for fmt in $FORMATS; do
+        if [ "$model" = stories15M ]; then
+            path=stories15M reps=$REPS_SMALL gen=128
+            q=()
+            [ "$fmt" = f32 ] || q=(--quant "$fmt" --quant-output)
+        else
+            reps=$REPS_BIG gen=16
+            if [ "$fmt" = f32 ]; then path=$(synth f32) q=()
+            elif [ "$fmt" = f16 ]; then path=$(synth f16) q=()
+            else path=$(synth f16) q=(--quant "$fmt" --quant-output)
+            fi
+        fi
+        out=$("$OB" bench -m "$path" --threads "$THREADS" --prompt-len "$PROMPT" --gen-len "$gen" \
+              --reps "$reps" "${q[@]}" 2>&1) || { echo "| $model | $fmt | failed: $(echo "$out" | tail -1) |"; continue; }
+        mb=$(echo "$out" | sed -n 's/^decode reads \([0-9.]*\) MB.*/\1/p')
+        echo "$out" | awk -v m="$model" -v f="$fmt" -v mb="$mb" -F'|' '
+            /^\| *[0-9]+ \|/ {
+                for (i = 2; i <= 7; i++) gsub(/^ +| +$/, "", $i)
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", m, f, mb, $4, $5, $6, $3, $7
+            }'
+    done
+done
+echo
+echo "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
