@@ -3,8 +3,9 @@
 #  - rtn q4_0 to GGUF and gptq (4-bit, group 128) to a GPTQ checkpoint: each
 #    output loads and generates; the GPTQ checkpoint's config.json says
 #    quant_method gptq, bits 4, group_size 128;
-#  - dynamic writes w8a8, which has no GGUF type, and q4_0 is no GPTQ
-#    checkpoint: both refused before any work;
+#  - dynamic (w8a8), nf4 and mxfp4 go to optibench's own container, which
+#    loads back and generates what the model quantized in memory generates;
+#    w8a8 has no GGUF type: refused before any work;
 #  - impossible combinations are refused before any work, one line each:
 #    an unknown method, GPTQ into q4_0, --bits with rtn, --group 100,
 #    awq with --sym, an unknown format.
@@ -46,7 +47,16 @@ fails() { # what expected command...
     fi
 }
 fails "w8a8 to GGUF" "w8a8 has no GGUF type" "$BIN" quantize -m $M --method dynamic -o "$TMP/d.gguf"
-fails "q4_0 to a GPTQ folder" "holds i4_*/i8_* linear layers" "$BIN" quantize -m $M --method rtn --format q4_0 -o "$TMP/x"
+for f in dynamic:w8a8 rtn:nf4 rtn:mxfp4; do
+    if "$BIN" quantize -m $M --method ${f%%:*} --format ${f#*:} -o "$TMP/c-${f#*:}" >"$TMP/o3" 2>&1 &&
+        "$PY" -c 'import json,sys; q=json.load(open(sys.argv[1]))["quantization_config"]; sys.exit(0 if q=={"quant_method":"optibench","version":1} else 1)' "$TMP/c-${f#*:}/config.json" &&
+        out=$("$BIN" generate -m "$TMP/c-${f#*:}" -p "Once upon a time" -n 12 --quiet-stats 2>&1) && [ ${#out} -gt 30 ] &&
+        want=$("$BIN" generate -m $M --quant ${f#*:} -p "Once upon a time" -n 12 --quiet-stats 2>/dev/null) && [ "$out" = "$want" ]; then
+        ok "${f#*:} -> own container (v1) loads and generates what the model quantized in memory does: $out"
+    else
+        bad "${f#*:} container: $(tail -n2 "$TMP/o3") / '${out:-}' vs '${want:-}'"
+    fi
+done
 fails "unknown method" "--method must be" "$BIN" quantize -m $M --method smooth -o "$TMP/x"
 fails "gptq into q4_0" "group-wise formats" "$BIN" quantize -m $M --method gptq --format q4_0 -o "$TMP/x"
 fails "--bits with rtn" "belong to gptq and awq" "$BIN" quantize -m $M --method rtn --bits 4 -o "$TMP/x.gguf"

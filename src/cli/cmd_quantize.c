@@ -1,6 +1,7 @@
 /* cmd_quantize.c - `optibench quantize`: round-to-nearest, dynamic int8,
- * GPTQ or AWQ, then the quantized model saved as GGUF (llama.cpp's types)
- * or as a Hugging Face directory in the GPTQ checkpoint layout. */
+ * GPTQ or AWQ, then the quantized model saved as GGUF (llama.cpp's types),
+ * as a Hugging Face directory in the GPTQ checkpoint layout, or in
+ * optibench's own container (every format). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,9 @@ static void usage(FILE *f) {
             "  --seed S           sampling of the windows (default 0, as GPTQ's reference)\n"
             "  -t, --threads T    worker threads\n"
             "  -o OUT             OUT.gguf: GGUF (F32/F16/BF16/Q8_0/Q4_0/Q4_1 matrices);\n"
-            "                     a folder: Hugging Face GPTQ checkpoint (i4_*/i8_* linears)\n"
+            "                     a folder: a Hugging Face GPTQ checkpoint for i4_*/i8_* linears, otherwise\n"
+            "                     optibench's own container (docs/quantization.md)\n"
+            "  --container        write the own container even for i4_*/i8_* formats\n"
             "rtn and dynamic also take:\n" CLI_QUANT_USAGE);
 }
 
@@ -102,7 +105,7 @@ static int calib_tokens(const ob_model *m, const char *path, int n, int seqlen, 
 
 int cmd_quantize(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *method = NULL, *format = NULL, *calib = NULL, *v;
-    int bits = 0, group = 128, sym = 0, nsamples = 128, seqlen = 0, seed = 0, threads = 0, r;
+    int bits = 0, group = 128, sym = 0, nsamples = 128, seqlen = 0, seed = 0, threads = 0, container = 0, r;
     float damp = 0.01f;
     cli_quant q = {0};
     for (int i = 1; i < argc; i++) {
@@ -126,6 +129,8 @@ int cmd_quantize(int argc, char **argv) {
             if (r < 0 || parse_float("quantize", "--damp", v, &damp)) return 2;
         } else if (!strcmp(argv[i], "--sym")) {
             sym = 1;
+        } else if (!strcmp(argv[i], "--container")) {
+            container = 1;
         } else if ((r = cli_quant_arg(argc, argv, &i, &q))) {
             if (r < 0) return 2;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -199,11 +204,7 @@ int cmd_quantize(int argc, char **argv) {
                         "checkpoint folder instead\n", format);
         return 2;
     }
-    if (!to_gguf && !group_int) {
-        fprintf(stderr, "optibench quantize: a GPTQ checkpoint folder holds i4_*/i8_* linear layers, not %s; for "
-                        "GGUF name the output OUT.gguf\n", format);
-        return 2;
-    }
+    const int as_gptq = !to_gguf && group_int && !container && !q.n_overrides;
 
     ob_err err = {0};
     char path[2048], desc[600] = "";
@@ -258,12 +259,13 @@ int cmd_quantize(int argc, char **argv) {
     if (to_gguf) {
         if (ob_model_save_gguf(m, out, OB_GGUF_KEEP_TYPES, &err)) goto fail;
     } else {
-        if (ob_model_save_hf_gptq(m, out, OB_DT_F16, &err)) goto fail;
+        if (as_gptq ? ob_model_save_hf_gptq(m, out, OB_DT_F16, &err) : ob_model_save_hf_container(m, out, OB_DT_F32, &err))
+            goto fail;
         const ob_tokenizer *tok = ob_model_tokenizer(m);
         if (tok && ob_tokenizer_save_hf(tok, out, &err)) goto fail;
     }
-    printf("wrote %s (%s, %s) in %.1f s\n", out, to_gguf ? "GGUF" : "Hugging Face GPTQ checkpoint", format,
-           ob_now() - t0);
+    printf("wrote %s (%s, %s) in %.1f s\n", out,
+           to_gguf ? "GGUF" : as_gptq ? "Hugging Face GPTQ checkpoint" : "optibench container v1", format, ob_now() - t0);
     rc = 0;
 fail:
     free(toks);

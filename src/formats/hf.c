@@ -28,6 +28,7 @@ typedef struct {
     const char *dir;
     ob_err *err;
     ob_hf_gptq gptq; /* quantization_config, if the linears are GPTQ-packed */
+    int container;   /* optibench's own container (hf_write.h)          */
 } hf_ctx;
 
 static const ob_tensor *find_tensor(hf_ctx *h, const char *name) {
@@ -103,6 +104,31 @@ static int vec(hf_ctx *h, const char *name, int64_t n, const float **out) {
 /* A matrix stored (rows, cols), used in place. */
 static const ob_tensor *find_cb(void *u, const char *name) { return find_tensor(u, name); }
 
+/* A matrix of optibench's container: U8 [rows, row_bytes] rows in the
+ * format its file's metadata names ("optibench.format.<name>"). */
+static int container_mat(hf_ctx *h, const ob_tensor *t, const char *name, int64_t rows, int64_t cols, ob_matrix *w) {
+    const char *meta = NULL;
+    for (int i = 0; i < h->m->n_st && !meta; i++)
+        if (ob_st_find(h->m->st_files[i], name)) meta = ((ob_safetensors *)h->m->st_files[i])->metadata_json;
+    json_t *j = meta ? json_loads(meta, 0, NULL) : NULL;
+    char key[300];
+    snprintf(key, sizeof key, "optibench.format.%s", name);
+    const char *fname = json_string_value(json_object_get(j, key));
+    int f = fname ? ob_format_from_name(fname) : -1;
+    int rc = 0;
+    if (f < OB_FMT_DENSE_COUNT)
+        rc = ob_fail(h->err, OB_EFORMAT, "%s: tensor '%s': U8 rows without a known format in the metadata (%s)", h->dir,
+                     name, fname ? fname : "none");
+    const ob_format_ops *ops = rc ? NULL : ob_format_get((ob_format)f);
+    if (!rc && (cols % ops->col_block || t->n_dims != 2 || t->shape[0] != rows ||
+                t->shape[1] != (int64_t)ops->row_bytes(cols)))
+        rc = ob_fail(h->err, OB_EFORMAT, "%s: tensor '%s': %s rows of a %lld x %lld matrix must be U8 [%lld, %zu]", h->dir,
+                     name, fname, (long long)rows, (long long)cols, (long long)rows, ops->row_bytes(cols));
+    if (!rc) ob_matrix_init(w, (ob_format)f, rows, cols, t->data);
+    json_decref(j);
+    return rc;
+}
+
 static int mat(hf_ctx *h, const char *name, int64_t rows, int64_t cols, ob_matrix *w) {
     size_t nl = strlen(name);
     if (h->gptq.bits && !find_tensor(h, name) && nl > 7 && !strcmp(name + nl - 7, ".weight")) {
@@ -110,6 +136,8 @@ static int mat(hf_ctx *h, const char *name, int64_t rows, int64_t cols, ob_matri
         snprintf(base, sizeof base, "%.*s", (int)(nl - 7), name);
         return ob_hf_gptq_matrix(h->m, h->dir, &h->gptq, base, find_cb, h, rows, cols, w, h->err);
     }
+    const ob_tensor *u8 = h->container ? find_tensor(h, name) : NULL;
+    if (u8 && u8->dtype == OB_DT_U8) return container_mat(h, u8, name, rows, cols, w);
     const ob_tensor *t = need(h, name, rows, cols);
     if (!t) return h->err->code;
     ob_format f = OB_FMT_F32;
@@ -434,7 +462,7 @@ static int load_biogpt(hf_ctx *h) {
 }
 
 int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err *err) {
-    hf_ctx h = {m, dir, err, {0, 0, 0}};
+    hf_ctx h = {m, dir, err, {0, 0, 0}, 0};
     char path[2048];
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!ob_is_file(path)) return ob_fail(err, OB_EIO, "%s: no config.json (not a Hugging Face model directory)", dir);
@@ -442,7 +470,17 @@ int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err
     json_t *cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!cfg) return ob_fail(err, OB_EFORMAT, "%s: line %d column %d: %s", path, je.line, je.column, je.text);
     int rc = json_is_object(cfg) ? parse_config(&h, cfg, path) : ob_fail(err, OB_EFORMAT, "%s: not a JSON object", path);
-    if (!rc) rc = ob_hf_gptq_parse(cfg, dir, &h.gptq, err);
+    json_t *qc = json_object_get(cfg, "quantization_config");
+    const char *qm = json_string_value(json_object_get(qc, "quant_method"));
+    if (!rc && qm && !strcmp(qm, "optibench")) {
+        json_int_t ver = json_integer_value(json_object_get(qc, "version"));
+        h.container = 1;
+        if (ver != 1)
+            rc = ob_fail(err, OB_EUNSUP, "%s: optibench container version %lld (this optibench reads version 1)", path,
+                         (long long)ver);
+    } else if (!rc) {
+        rc = ob_hf_gptq_parse(cfg, dir, &h.gptq, err);
+    }
     json_decref(cfg);
     if (rc) return rc;
     m->format_name = "safetensors";

@@ -20,6 +20,7 @@ typedef struct {
     void **bufs;
     int n_bufs, cap;
     int gptq;           /* linears as GPTQ tensors                        */
+    int container;      /* quantized matrices as raw rows (own format)   */
     int qfmt;           /* their shared format (-1 until the first)      */
     int bits, v2, sym;  /* what the config will say                       */
 } writer;
@@ -160,6 +161,13 @@ static int add_gptq(writer *wr, const char *name, const ob_matrix *m, ob_err *er
 
 static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err) {
     if (wr->gptq && strstr(name, "layers.")) return add_gptq(wr, name, m, err);
+    if (wr->container && (int)m->format >= OB_FMT_DENSE_COUNT) { /* the rows as they are */
+        int64_t shape[2] = {m->rows, (int64_t)m->row_bytes};
+        char key[300];
+        snprintf(key, sizeof key, "optibench.format.%s", name);
+        int rc = ob_st_writer_meta(wr->w, key, ob_format_name(m->format), err);
+        return rc ? rc : ob_st_writer_add(wr->w, name, OB_DT_U8, 2, shape, m->data, err);
+    }
     int64_t shape[2] = {m->rows, m->cols};
     float *rowbuf = keep(wr, (size_t)m->rows * m->cols * sizeof(float));
     if (!rowbuf) return ob_fail(err, OB_ENOMEM, "out of memory");
@@ -189,6 +197,8 @@ static int write_config(const ob_model *m, const char *dir, ob_dtype dt, const w
                                       "low_freq_factor", (double)c->rope_low_freq_factor, "high_freq_factor",
                                       (double)c->rope_high_freq_factor, "original_max_position_embeddings",
                                       c->rope_orig_max_pos));
+    if (wr->container)
+        json_object_set_new(j, "quantization_config", json_pack("{s:s, s:i}", "quant_method", "optibench", "version", 1));
     if (wr->gptq) {
         int64_t G = ob_qgroup_size((ob_format)wr->qfmt, 1 << 30);
         json_object_set_new(j, "quantization_config",
@@ -204,7 +214,7 @@ static int write_config(const ob_model *m, const char *dir, ob_dtype dt, const w
     return rc ? ob_fail(err, OB_EIO, "%s: cannot write", path) : 0;
 }
 
-static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, ob_err *err) {
+static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, int container, ob_err *err) {
     const ob_config *c = &m->cfg;
     if (c->arch != OB_ARCH_LLAMA)
         return ob_fail(err, OB_EUNSUP, "%s: saving is implemented for llama-family models only", dir);
@@ -212,7 +222,7 @@ static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, ob_er
         return ob_fail(err, OB_EINVAL, "%s: dtype must be F32, F16 or BF16", dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) return ob_fail(err, OB_EIO, "%s: cannot create: %s", dir, strerror(errno));
     if (!ob_is_dir(dir)) return ob_fail(err, OB_EIO, "%s: exists and is not a directory", dir);
-    writer wr = {.gptq = gptq, .qfmt = -1};
+    writer wr = {.gptq = gptq, .container = container, .qfmt = -1};
     int rc = ob_model_check_finite(m, err);
     if (rc) {
         char msg[1024];
@@ -241,6 +251,7 @@ static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, ob_er
     if (!rc) rc = add_vec(&wr, "model.norm.weight", m->out_norm, c->dim, dt, err);
     if (!rc && !c->tied_embeddings) rc = add_mat(&wr, "lm_head.weight", &m->lm_head, dt, err);
     if (!rc) rc = ob_st_writer_meta(wr.w, "format", "pt", err);
+    if (!rc && container) rc = ob_st_writer_meta(wr.w, "optibench.container", "1", err);
     char path[2048];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (!rc) rc = ob_st_writer_write(wr.w, path, err);
@@ -251,8 +262,14 @@ static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, ob_er
     return rc;
 }
 
-int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) { return save(m, dir, dt, 0, err); }
+int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) {
+    return save(m, dir, dt, 0, 0, err);
+}
 
 int ob_model_save_hf_gptq(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) {
-    return save(m, dir, dt, 1, err);
+    return save(m, dir, dt, 1, 0, err);
+}
+
+int ob_model_save_hf_container(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err) {
+    return save(m, dir, dt, 0, 1, err);
 }

@@ -19,4 +19,16 @@ int ob_model_save_hf(const ob_model *m, const char *dir, ob_dtype dt, ob_err *er
  * are written in dt.  All linear layers must share one format. */
 int ob_model_save_hf_gptq(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err);
 
+/* optibench's own container, version 1, for every format (NF4, MXFP4,
+ * W8A8, the Q and group formats): a Hugging Face folder whose config.json
+ * has "quantization_config": {"quant_method": "optibench", "version": 1}
+ * and whose model.safetensors keeps the transformers names.  A matrix in a
+ * quantized format is stored as it is in memory: dtype U8, shape
+ * [rows, row_bytes], with safetensors metadata "optibench.format.<name>"
+ * naming the format (ob_format_name, e.g. "NF4"; kernels/quant.h gives
+ * each format's row layout) and "optibench.container": "1".  Dense
+ * matrices and vectors are written in dt.  optibench maps such a file
+ * without copying; other tools cannot read the quantized tensors. */
+int ob_model_save_hf_container(const ob_model *m, const char *dir, ob_dtype dt, ob_err *err);
+
 #endif
