@@ -21,18 +21,23 @@ void ob_hessian_free(ob_hessian *H) {
     H->h = NULL;
 }
 
-/* H->h holds sum x x^T (upper triangle, row-major); the 2/N comes later. */
+/* H->h holds sum x x^T (upper triangle, row-major); the 2/N comes later.
+ * Each chunk of rows is multiplied in float32 (ssyrk, as the reference
+ * accumulates on the GPU) and added to the float64 total, so a long
+ * calibration run does not lose small contributions. */
 int ob_hessian_add(ob_hessian *H, const float *X, int64_t n, ob_err *err) {
-    const int64_t C = H->cols, chunk = 512;
-    double *xd = malloc((size_t)(chunk * C) * sizeof *xd);
-    if (!xd) return ob_fail(err, OB_ENOMEM, "gptq: out of memory");
+    const int64_t C = H->cols, chunk = 2048;
+    float *part = malloc((size_t)(C * C) * sizeof *part);
+    if (!part) return ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld Hessian chunk", (long long)C,
+                              (long long)C);
     for (int64_t t0 = 0; t0 < n; t0 += chunk) {
         int64_t m = n - t0 < chunk ? n - t0 : chunk;
-        for (int64_t i = 0; i < m * C; i++) xd[i] = X[t0 * C + i];
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)C, (int)m, 1.0, xd, (int)C, 1.0, H->h, (int)C);
+        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)C, (int)m, 1.0f, X + t0 * C, (int)C, 0.0f, part, (int)C);
+        for (int64_t i = 0; i < C; i++)
+            for (int64_t j = i; j < C; j++) H->h[i * C + j] += part[i * C + j];
     }
     H->n += n;
-    free(xd);
+    free(part);
     return 0;
 }
 
@@ -215,19 +220,23 @@ done:
 }
 
 double ob_gptq_output_error(const float *W, const float *Wq, int64_t rows, int64_t C, const ob_hessian *H) {
-    double *Hp = malloc((size_t)(C * C) * sizeof *Hp);
-    double *D = malloc((size_t)(rows * C) * sizeof *D), *T = malloc((size_t)(rows * C) * sizeof *T);
+    /* trace(D H D^T) / 2 with D = W - Wq: D and H in float32 (sgemm), the
+     * final sum in float64 */
+    float *Hf = malloc((size_t)(C * C) * sizeof *Hf);
+    float *D = calloc((size_t)(rows * C), sizeof *D), *T = malloc((size_t)(rows * C) * sizeof *T);
     double total = NAN;
-    if (Hp && D && T) {
-        full_hessian(H, Hp);
-        for (int64_t i = 0; i < rows * C; i++) D[i] = (double)W[i] - (double)Wq[i];
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)C, (int)C, 1.0, D, (int)C, Hp, (int)C,
-                    0.0, T, (int)C);
+    if (Hf && D && T) {
+        const double s = H->n > 0 ? 2.0 / (double)H->n : 0.0;
+        for (int64_t i = 0; i < C; i++)
+            for (int64_t j = i; j < C; j++) Hf[i * C + j] = Hf[j * C + i] = (float)(s * H->h[i * C + j]);
+        for (int64_t i = 0; i < rows * C; i++) D[i] = W[i] - Wq[i];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)C, (int)C, 1.0f, D, (int)C, Hf, (int)C,
+                    0.0f, T, (int)C);
         total = 0;
-        for (int64_t i = 0; i < rows * C; i++) total += D[i] * T[i];
+        for (int64_t i = 0; i < rows * C; i++) total += (double)D[i] * T[i];
         total /= 2.0;
     }
-    free(Hp);
+    free(Hf);
     free(D);
     free(T);
     return total;

@@ -37,7 +37,8 @@
 #include "optibench.h"
 
 /* A running Hessian estimate H = 2/N sum x x^T over the inputs of one
- * layer (float64, row-major, cols x cols).  Owned by the caller. */
+ * layer (sums in float64, row-major, cols x cols; each chunk of 2048 rows
+ * multiplied in float32).  Owned by the caller. */
 typedef struct ob_hessian {
     int64_t cols;
     int64_t n;   /* tokens accumulated */
@@ -86,7 +87,7 @@ void ob_gptq_result_free(ob_gptq_result *res);
 
 /* The layer-output error the methods minimise:
  * sum over the calibration rows x_t of ||(W - Wq) x_t||^2 / N, computed
- * exactly from H as trace((W - Wq) H (W - Wq)^T) / 2. */
+ * from H as trace((W - Wq) H (W - Wq)^T) / 2 (products in float32). */
 double ob_gptq_output_error(const float *W, const float *Wq, int64_t rows, int64_t cols, const ob_hessian *H);
 
 #endif
