@@ -287,6 +287,12 @@ typedef struct ob_ctx_params {
     int n_ctx;      /* tokens per sequence; 0 = the model's max_seq          */
     int n_seq;      /* independent sequences (KV slots); default 1           */
     int max_batch;  /* tokens per ob_decode call; default 512                */
+    int batch_invariant; /* 1: every matrix product runs one token at a time
+                       (the decode kernels), so a token's results are bitwise
+                       the same whatever else is in the batch; prefill then
+                       reads the weights once per token.  Default 0: the
+                       kernels pick their method by the number of tokens,
+                       which changes results by float rounding only. */
 } ob_ctx_params;
 ob_ctx_params ob_ctx_default_params(void);
 int ob_ctx_new(const ob_model *model, ob_pool *pool, const ob_ctx_params *params, ob_ctx **out,

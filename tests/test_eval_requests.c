@@ -8,7 +8,8 @@
  *    without left truncation, and the truncated counts match;
  *  - n_seq 1, 2, 3, 8 and calls of 16 or 1024 tokens agree within 1e-4
  *    with the SIMD kernels, and are bitwise identical (values and greedy
- *    flags) with the scalar kernels (OPTIBENCH_SIMD=scalar);
+ *    flags) with batch_invariant contexts and with the scalar kernels
+ *    (OPTIBENCH_SIMD=scalar);
  *  - greedy generation with one slot equals a plain argmax loop token for
  *    token; with 3 slots it equals one slot bitwise under the scalar
  *    kernels; stop strings cut the text at their first occurrence and EOS
@@ -103,12 +104,16 @@ static void reference_loglik(const ob_model *m, ob_pool *pool, const ob_ll_req *
     free(lg);
 }
 
-static void check_loglik(const ob_model *m, ob_pool *pool, const req_set *s, int scalar) {
-    const char *mode = scalar ? "scalar" : "simd";
+static const char *const MODES[3] = {"simd", "simd, batch_invariant", "scalar"};
+
+static void check_loglik(const ob_model *m, ob_pool *pool, const req_set *s, int mode_i) {
+    const char *mode = MODES[mode_i];
+    const int exact = mode_i > 0;
     ob_err err = {0};
     ob_ll_result base[64], got[64];
     ob_req_params p = ob_req_default_params();
     p.max_len = W;
+    p.batch_invariant = mode_i == 1;
     ob_req_stats st;
     CHECK_OK(ob_eval_loglik(m, pool, s->r, s->n, &p, base, &st, &err), &err);
     int n_trunc = 0;
@@ -141,7 +146,7 @@ static void check_loglik(const ob_model *m, ob_pool *pool, const req_set *s, int
             }
             printf("%s: n_seq %d, max_tokens %4d: max diff to n_seq 8 = %.3g (%s)\n", mode, seqs[a], toks[b], d,
                    same ? "bitwise" : "not bitwise");
-            if (scalar) CHECK(same, "scalar kernels: n_seq %d max_tokens %d not bitwise (%g)", seqs[a], toks[b], d);
+            if (exact) CHECK(same, "%s: n_seq %d max_tokens %d not bitwise (%g)", mode, seqs[a], toks[b], d);
             else CHECK(d <= 1e-4, "n_seq %d max_tokens %d differs by %g", seqs[a], toks[b], d);
         }
 }
@@ -171,8 +176,9 @@ static int reference_generate(const ob_model *m, ob_pool *pool, const int32_t *p
     return n;
 }
 
-static void check_generate(const ob_model *m, ob_pool *pool, const ob_tokenizer *tok, int scalar) {
-    const char *mode = scalar ? "scalar" : "simd";
+static void check_generate(const ob_model *m, ob_pool *pool, const ob_tokenizer *tok, int mode_i) {
+    const char *mode = MODES[mode_i];
+    const int scalar = mode_i > 0;
     enum { NP = 5, MAXG = 12 };
     int32_t pbuf[NP][40];
     const int32_t *prompts[NP];
@@ -186,6 +192,7 @@ static void check_generate(const ob_model *m, ob_pool *pool, const ob_tokenizer 
     ob_err err = {0};
     ob_req_params p = ob_req_default_params();
     p.max_len = W;
+    p.batch_invariant = mode_i == 1;
     ob_gen_params g = {MAXG, NULL, 0, -1};
     ob_gen_result one[NP], three[NP];
     p.n_seq = 1;
@@ -207,7 +214,7 @@ static void check_generate(const ob_model *m, ob_pool *pool, const ob_tokenizer 
     CHECK(ref_ok, "%s: one-slot generation differs from the argmax loop", mode);
     printf("%s: generation, 1 slot == argmax loop: %s; 3 slots == 1 slot: %s\n", mode, ref_ok ? "yes" : "no",
            same13 ? "yes" : "no");
-    if (scalar) CHECK(same13, "scalar kernels: 3-slot generation differs from 1 slot");
+    if (scalar) CHECK(same13, "%s: 3-slot generation differs from 1 slot", mode);
 
     /* a stop string taken from the middle of generation 2, and EOS set to
      * its 4th token */
@@ -308,15 +315,15 @@ int main(void) {
     lp.tokenizer_path = tokp;
     req_set *s = malloc(sizeof *s);
     make_requests(s);
-    for (int scalar = 0; scalar < 2; scalar++) {
-        if (scalar) setenv("OPTIBENCH_SIMD", "scalar", 1); /* kernels are picked at load */
+    for (int mode = 0; mode < 3; mode++) {
+        if (mode == 2) setenv("OPTIBENCH_SIMD", "scalar", 1); /* kernels are picked at load */
         ob_model *m = NULL;
         CHECK_OK(ob_model_load(path, &lp, &m, &err), &err);
         if (!m) break;
         const ob_tokenizer *tok = ob_model_tokenizer(m);
-        check_loglik(m, pool, s, scalar);
-        check_generate(m, pool, tok, scalar);
-        if (!scalar) {
+        check_loglik(m, pool, s, mode);
+        check_generate(m, pool, tok, mode);
+        if (!mode) {
             check_encode_pair(m, pool, tok);
             check_bad_requests(m, pool, tok);
         }

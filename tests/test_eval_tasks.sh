@@ -12,7 +12,8 @@
 #  - scores do not depend on --batch: batch 1 and 8 give the same acc and
 #    acc_norm and per-choice log-likelihoods within 1e-5 relative (SIMD
 #    kernels; the largest difference is printed), and bitwise the same
-#    samples with the scalar kernels (OPTIBENCH_SIMD=scalar);
+#    samples with the scalar kernels (OPTIBENCH_SIMD=scalar) and with
+#    --deterministic (SIMD kernels, one token per product);
 #  - few-shot prompts depend on --seed and only on it;
 #  - bad input: a malformed JSONL line (file and line named), a missing
 #    field, an empty data set, --limit 0, an unknown task, a task without
@@ -126,6 +127,11 @@ for b in 1 8; do
         >/dev/null 2>&1 || bad "scalar batch $b run"
 done
 if out=$(cmp_samples scal1 scal8 0); then ok "batch 1 == batch 8 (scalar kernels): $out"; else bad "scalar batch 1 vs 8: $out"; fi
+for b in 1 8; do
+    "$BIN" eval -m "$M" --task storycloze --limit 40 --deterministic -o det$b --log-samples --batch $b >/dev/null 2>&1 ||
+        bad "--deterministic batch $b run"
+done
+if out=$(cmp_samples det1 det8 0); then ok "batch 1 == batch 8 (--deterministic, SIMD): $out"; else bad "--deterministic batch 1 vs 8: $out"; fi
 
 # -------------------------------------------------------------- few-shot
 fs() { "$BIN" eval -m "$M" --task storycloze --limit 3 --shots 2 --seed "$1" -o "fs$2" --log-samples >/dev/null 2>&1; }

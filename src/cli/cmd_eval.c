@@ -53,6 +53,8 @@ static void usage(FILE *f) {
             "  --fewshot-file F   gsm8k: the exemplars' file (default: train.jsonl beside the data)\n"
             "  --max-gen-toks N   generation limit for squad2/gsm8k (default 256)\n"
             "  --batch B          sequences per forward pass (default 8)\n"
+            "  --deterministic    QA tasks: every matrix product one token at a time, so scores are\n"
+            "                     bitwise the same for any --batch (slower: decode speed)\n"
             "  --add-bos 0|1      BOS before every text (default: ppl/kld as the tokenizer says,\n"
             "                     other tasks no, as lm-eval's hf model)\n"
             "  -t, --threads T    worker threads (default: all CPUs)\n"
@@ -410,6 +412,8 @@ int cmd_eval(int argc, char **argv) {
             if (r < 0) goto out;
         } else if (!strcmp(argv[i], "--log-samples")) {
             e.log_samples = 1;
+        } else if (!strcmp(argv[i], "--deterministic")) {
+            e.deterministic = 1;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             rc = 0;

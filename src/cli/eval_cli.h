@@ -24,7 +24,7 @@ typedef struct eval_cli {
     const char *data_task[EVAL_MAX_DATA];   /* --data TASK=PATH: task ...   */
     const char *data_path[EVAL_MAX_DATA];   /* ... and its path             */
     int n_data;
-    int ctx, limit, threads, batch, add_bos, log_samples, shots, max_gen;
+    int ctx, limit, threads, batch, add_bos, log_samples, shots, max_gen, deterministic;
     uint64_t seed;
     cli_quant quant;                        /* --quant etc. applied to -m    */
     /* state */

@@ -176,6 +176,7 @@ static void record_run(eval_cli *e, const run_info *ri, const char *output_type)
     eval_set_int(d, "window", ri->window);
     eval_set_int(d, "batch", e->batch);
     json_object_set_new(d, "add_bos", json_boolean(e->add_bos > 0));
+    json_object_set_new(d, "deterministic", json_boolean(e->deterministic));
     eval_set_int(d, "truncated_items", ri->n_truncated);
     eval_set_int(d, "tokens_fed", fed);
     eval_set_int(d, !strcmp(output_type, "generate_until") ? "tokens_generated" : "tokens_scored", scored);
@@ -497,6 +498,7 @@ int eval_run_qa_task(eval_cli *e, const char *name, ob_err *err) {
     eval_progress ps = {.task = t->name, .unit = "requests", .tty = e->tty};
     ob_task_env env = {e->model, e->pool, tok, e->add_bos > 0, ob_req_default_params()};
     env.req.n_seq = e->batch;
+    env.req.batch_invariant = e->deterministic;
     env.req.max_len = ri.window;
     env.req.progress = eval_progress_cb;
     env.req.progress_user = &ps;

@@ -80,7 +80,7 @@ static void feeder_free(feeder *f) {
 }
 
 static int feeder_init(feeder *f, const ob_model *m, ob_pool *pool, int n_seq, int n_ctx, int max_tokens,
-                       ob_err *err) {
+                       int batch_invariant, ob_err *err) {
     memset(f, 0, sizeof *f);
     const int V = ob_model_config(m)->n_vocab;
     /* keep the logits block near 64 MB whatever the vocabulary */
@@ -109,6 +109,7 @@ static int feeder_init(feeder *f, const ob_model *m, ob_pool *pool, int n_seq, i
     cp.n_ctx = n_ctx;
     cp.n_seq = n_seq;
     cp.max_batch = max_tokens;
+    cp.batch_invariant = batch_invariant;
     int rc = ob_ctx_new(m, pool, &cp, &f->ctx, err);
     if (rc) feeder_free(f);
     return rc;
@@ -235,7 +236,7 @@ int ob_eval_loglik(const ob_model *model, ob_pool *pool, const ob_ll_req *reqs, 
         }
     }
     feeder f;
-    if ((rc = feeder_init(&f, model, pool, S, W, T, err))) {
+    if ((rc = feeder_init(&f, model, pool, S, W, T, p->batch_invariant, err))) {
         free(units);
         return rc;
     }
@@ -431,7 +432,7 @@ int ob_eval_generate(const ob_model *model, ob_pool *pool, const ob_tokenizer *t
                                (int)prompts[i][k]);
     }
     feeder f;
-    if ((rc = feeder_init(&f, model, pool, S, W, T, err))) return rc;
+    if ((rc = feeder_init(&f, model, pool, S, W, T, p->batch_invariant, err))) return rc;
     gen_slot *slots = calloc((size_t)S, sizeof *slots);
     int32_t *gen_mem = malloc((size_t)S * g->max_gen * sizeof *gen_mem);
     if (!slots || !gen_mem) {

@@ -34,10 +34,11 @@
  *
  *   Batch invariance: each token's logits depend only on its own sequence
  *   (no padding, no attention across slots).  With the scalar kernels
- *   (OPTIBENCH_SIMD=scalar) results are bitwise the same for every n_seq;
- *   with SIMD kernels the matrix products pick a method by the number of
+ *   (OPTIBENCH_SIMD=scalar), or with batch_invariant set (every product
+ *   one token at a time), results are bitwise the same for every n_seq;
+ *   otherwise the SIMD matrix products pick a method by the number of
  *   tokens in a call, so results agree to float rounding (about 1e-6
- *   relative), which tests/test_eval_requests checks.
+ *   relative).  tests/test_eval_requests checks all three.
  *
  * The library never prints; progress goes through a callback.
  */
@@ -56,6 +57,9 @@ typedef struct ob_req_params {
     int max_tokens; /* tokens per ob_decode call; default 1024                */
     int max_len;    /* the window in tokens (lm-eval's max_length); 0 = the
                        model's context length                                */
+    int batch_invariant; /* contexts with ob_ctx_params.batch_invariant:
+                       results bitwise independent of n_seq and max_tokens
+                       with any kernels, at decode speed                   */
     ob_req_progress_fn progress; /* or NULL                                  */
     void *progress_user;
 } ob_req_params;

@@ -7,7 +7,7 @@
 #include "model/ops.h"
 
 ob_ctx_params ob_ctx_default_params(void) {
-    ob_ctx_params p = {.n_ctx = 0, .n_seq = 1, .max_batch = 512};
+    ob_ctx_params p = {.n_ctx = 0, .n_seq = 1, .max_batch = 512, .batch_invariant = 0};
     return p;
 }
 
@@ -28,6 +28,7 @@ int ob_ctx_new(const ob_model *m, ob_pool *pool, const ob_ctx_params *params, ob
     x->n_ctx = p.n_ctx;
     x->n_seq = p.n_seq;
     x->max_batch = p.max_batch;
+    x->batch_invariant = p.batch_invariant != 0;
     x->n_threads = ob_pool_size(pool);
     x->vec = ob_vec_ops_get(ob_cpu_simd());
     int max_heads = 1, max_kv = 1, max_ffn = 1;

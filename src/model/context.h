@@ -45,6 +45,7 @@ struct ob_ctx {
     ob_workspace lin_ws;   /* points into mem */
     void *mem;
     size_t mem_bytes;
+    int batch_invariant;   /* products one token at a time          */
     ob_observe_fn observe; /* or NULL (ob_ctx_set_observer)       */
     void *observe_user;
 };

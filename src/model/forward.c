@@ -102,6 +102,28 @@ static void embed_rows(ob_ctx *x, const ob_batch *b, float *out) {
     }
 }
 
+/* Y = X W^T through the pool; batch_invariant contexts go token by token. */
+static void lin(ob_ctx *x, const ob_matrix *W, const float *X, int n, float *Y) {
+    if (!x->batch_invariant || n == 1) {
+        ob_linear(x->pool, W, X, n, Y, &x->lin_ws);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        ob_linear(x->pool, W, X + (size_t)i * W->cols, 1, Y + (size_t)i * W->rows, &x->lin_ws);
+}
+
+static void lin_multi(ob_ctx *x, const ob_matrix *const *Ws, int k, const float *X, int n, float *const *Ys) {
+    if (!x->batch_invariant || n == 1) {
+        ob_linear_multi(x->pool, Ws, k, X, n, Ys, &x->lin_ws);
+        return;
+    }
+    float *ys[4];
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < k; j++) ys[j] = Ys[j] + (size_t)i * Ws[j]->rows;
+        ob_linear_multi(x->pool, Ws, k, X + (size_t)i * Ws[0]->cols, 1, ys, &x->lin_ws);
+    }
+}
+
 static void observe(ob_ctx *x, int l, int site, const float *X, int n, int cols) {
     if (x->observe) x->observe(x->observe_user, l, site, X, n, cols);
 }
@@ -118,7 +140,7 @@ static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
     observe(x, l, OB_SITE_QKV, x->xn, n, D);
     const ob_matrix *qkv[3] = {&L->wq, &L->wk, &L->wv};
     float *qkv_out[3] = {x->q, x->k, x->v};
-    ob_linear_multi(pool, qkv, 3, x->xn, n, qkv_out, &x->lin_ws);
+    lin_multi(x, qkv, 3, x->xn, n, qkv_out);
     for (int i = 0; i < n; i++) {
         float *qi = x->q + (size_t)i * qd, *ki = x->k + (size_t)i * kvd, *vi = x->v + (size_t)i * kvd;
         ob_add_bias(qi, L->bq, qd);
@@ -141,7 +163,7 @@ static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
     if (qd != x->q_dim)
         for (int i = 1; i < n; i++) memmove(x->att + (size_t)i * qd, x->att + (size_t)i * x->q_dim, (size_t)qd * 4);
     observe(x, l, OB_SITE_O, x->att, n, qd);
-    ob_linear(pool, &L->wo, x->att, n, x->xn, &x->lin_ws);
+    lin(x, &L->wo, x->att, n, x->xn);
     bias_rows(x->xn, L->bo, n, D);
     add_rows(x->x, x->xn, n, D);
 
@@ -151,16 +173,16 @@ static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
     if (c->act == OB_ACT_SWIGLU) {
         const ob_matrix *gu[2] = {&L->w_gate, &L->w_up};
         float *gu_out[2] = {x->hb, x->hb2};
-        ob_linear_multi(pool, gu, 2, x->xn, n, gu_out, &x->lin_ws);
+        lin_multi(x, gu, 2, x->xn, n, gu_out);
         ob_swiglu(x->hb, x->hb2, n * F);
     } else {
-        ob_linear(pool, &L->w_up, x->xn, n, x->hb, &x->lin_ws);
+        lin(x, &L->w_up, x->xn, n, x->hb);
         bias_rows(x->hb, L->b_up, n, F);
         if (c->act == OB_ACT_GELU_TANH) ob_gelu_tanh(x->hb, n * F);
         else ob_gelu_erf(x->hb, n * F);
     }
     observe(x, l, OB_SITE_DOWN, x->hb, n, F);
-    ob_linear(pool, &L->w_down, x->hb, n, x->xn, &x->lin_ws);
+    lin(x, &L->w_down, x->hb, n, x->xn);
     bias_rows(x->xn, L->b_down, n, D);
     add_rows(x->x, x->xn, n, D);
 }
@@ -185,7 +207,7 @@ int ob_decode(ob_ctx *x, const ob_batch *b, float *logits, ob_err *err) {
         norm_rows(c, x->xn + (size_t)k * D, x->x + (size_t)i * D, m->out_norm, m->out_norm_b, 1, D);
         k++;
     }
-    if (k) ob_linear(x->pool, &m->lm_head, x->xn, k, logits, &x->lin_ws);
+    if (k) lin(x, &m->lm_head, x->xn, k, logits);
     return 0;
 }
 
