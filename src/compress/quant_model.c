@@ -100,22 +100,15 @@ static int new_matrix(ob_model *m, ob_matrix *dst, ob_format f, int64_t rows, in
     return 0;
 }
 
-/* GPTQ integers into one group-wise row: headers then codes. */
-static void pack_group_row(ob_format f, const uint8_t *q, const float *scales, const float *zeros, int64_t cols,
-                           int64_t ng, uint8_t *row) {
-    const int is8 = ob_qgroup_is_int8(f);
-    ob_qgroup_hdr *hdr = (ob_qgroup_hdr *)row;
-    uint8_t *codes = row + ng * sizeof *hdr;
-    for (int64_t g = 0; g < ng; g++) {
-        ob_qgroup_hdr h = {ob_f32_to_f16(scales[g]), (int16_t)(is8 ? (int)zeros[g] - 128 : (int)zeros[g])};
-        memcpy(&hdr[g], &h, sizeof h);
+/* GPTQ's integers, scales and zero points of one row as a group-wise row;
+ * hdr_s, hdr_z: room for n_groups entries. */
+static void pack_gptq_row(ob_format f, const ob_gptq_result *r, int64_t row, int64_t cols, uint16_t *hdr_s,
+                          int32_t *hdr_z, void *out) {
+    for (int64_t g = 0; g < r->n_groups; g++) {
+        hdr_s[g] = ob_f32_to_f16(r->scales[row * r->n_groups + g]);
+        hdr_z[g] = (int32_t)r->zeros[row * r->n_groups + g];
     }
-    for (int64_t c = 0; c < cols; c += OB_QK) {
-        if (is8)
-            for (int j = 0; j < OB_QK; j++) codes[c + j] = (uint8_t)(q[c + j] - 128);
-        else
-            ob_pack_nibbles(q + c, codes + c / 2);
-    }
+    ob_qgroup_pack_row(f, r->qint + row * cols, hdr_s, hdr_z, cols, out);
 }
 
 /* ---------------------------------------------------------------- GPTQ */
@@ -143,10 +136,14 @@ static int gptq_layer(qm_state *s, ob_format f, lin *ls, int nl, ob_qm_tensor *o
         if (!rc) rc = ob_gptq_quantize(W, R, C, &s->H[ls[k].site], &gp, &r, err);
         ob_matrix q;
         if (!rc) rc = new_matrix(s->m, &q, f, R, C, err);
+        uint16_t *hs = rc ? NULL : malloc((size_t)r.n_groups * sizeof *hs);
+        int32_t *hz = rc ? NULL : malloc((size_t)r.n_groups * sizeof *hz);
+        if (!rc && (!hs || !hz)) rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", t->name);
+        for (int64_t row = 0; !rc && row < R; row++)
+            pack_gptq_row(f, &r, row, C, hs, hz, (uint8_t *)q.data + row * q.row_bytes);
+        free(hs);
+        free(hz);
         if (!rc) {
-            for (int64_t row = 0; row < R; row++)
-                pack_group_row(f, r.qint + row * C, r.scales + row * r.n_groups, r.zeros + row * r.n_groups, C,
-                               r.n_groups, (uint8_t *)q.data + row * q.row_bytes);
             /* errors of what is stored (fp16 scales), against RTN's */
             float *wq = malloc((size_t)(R * C) * sizeof *wq);
             if (!wq) rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", t->name);

@@ -96,21 +96,13 @@ int ob_hf_gptq_matrix(ob_model *m, const char *dir, const ob_hf_gptq *g, const c
     const ob_format_ops *ops = ob_format_get(f);
     size_t rb = ops->row_bytes(cols);
     if (!rc && !(data = ob_model_alloc(m, rb * (size_t)rows))) rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", dir);
+    uint16_t *hs = rc ? NULL : malloc((size_t)ng * sizeof *hs);
+    if (!rc && !hs) rc = ob_fail(err, OB_ENOMEM, "%s: out of memory", dir);
     for (int64_t r = 0; !rc && r < rows; r++) {
-        uint8_t *row = (uint8_t *)data + r * rb, *codes = row + ng * sizeof(ob_qgroup_hdr);
-        for (int64_t k = 0; k < ng; k++) {
-            ob_qgroup_hdr h;
-            memcpy(&h.scale, (const char *)sc->data + (k * rows + r) * 2, 2);
-            h.zero = (int16_t)(is8 ? zeros[r * ng + k] - 128 : zeros[r * ng + k]);
-            memcpy(row + k * sizeof h, &h, sizeof h);
-        }
-        for (int64_t c = 0; c < cols; c += OB_QK) {
-            if (is8)
-                for (int j = 0; j < OB_QK; j++) codes[c + j] = (uint8_t)(q[r * cols + c + j] - 128);
-            else
-                ob_pack_nibbles(q + r * cols + c, codes + c / 2);
-        }
+        for (int64_t k = 0; k < ng; k++) memcpy(&hs[k], (const char *)sc->data + (k * rows + r) * 2, 2);
+        ob_qgroup_pack_row(f, q + r * cols, hs, zeros + r * ng, cols, (uint8_t *)data + r * rb);
     }
+    free(hs);
     if (!rc) ob_matrix_init(w, f, rows, cols, data);
     free(g_idx);
     free(q);

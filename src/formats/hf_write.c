@@ -60,32 +60,26 @@ static int add_vec(writer *wr, const char *name, const float *v, int64_t n, ob_d
 }
 
 /* The integers, scales and zero points of a group-wise int matrix
- * (malloc'd [R x C], [R x ng], [R x ng]). */
+ * (malloc'd [R x C], [R x ng], [R x ng]); q NULL: the headers only. */
 static int decode_group(const ob_matrix *m, uint8_t **q, float **sc, float **ze, int64_t *ng_out) {
     const int64_t R = m->rows, C = m->cols, ng = ob_ceil_div(C, ob_qgroup_size(m->format, C));
-    const int is8 = ob_qgroup_is_int8(m->format);
-    *q = malloc((size_t)(R * C));
+    uint16_t *hs = malloc((size_t)ng * sizeof *hs);
+    int32_t *hz = malloc((size_t)ng * sizeof *hz);
+    if (q) *q = malloc((size_t)(R * C));
     *sc = malloc((size_t)(R * ng) * sizeof **sc);
     *ze = malloc((size_t)(R * ng) * sizeof **ze);
     *ng_out = ng;
-    if (!*q || !*sc || !*ze) return -1;
-    for (int64_t r = 0; r < R; r++) {
-        const uint8_t *row = (const uint8_t *)m->data + r * m->row_bytes;
-        const uint8_t *codes = row + ng * sizeof(ob_qgroup_hdr);
+    int bad = !hs || !hz || (q && !*q) || !*sc || !*ze;
+    for (int64_t r = 0; !bad && r < R; r++) {
+        ob_qgroup_unpack_row(m->format, (const uint8_t *)m->data + r * m->row_bytes, C, q ? *q + r * C : NULL, hs, hz);
         for (int64_t g = 0; g < ng; g++) {
-            ob_qgroup_hdr h;
-            memcpy(&h, row + g * sizeof h, sizeof h);
-            (*sc)[r * ng + g] = ob_f16_to_f32(h.scale);
-            (*ze)[r * ng + g] = (float)(is8 ? h.zero + 128 : h.zero);
-        }
-        for (int64_t c = 0; c < C; c += OB_QK) {
-            int8_t v[OB_QK];
-            if (is8) memcpy(v, codes + c, OB_QK);
-            else ob_unpack_nibbles(codes + c / 2, v);
-            for (int j = 0; j < OB_QK; j++) (*q)[r * C + c + j] = (uint8_t)(is8 ? v[j] + 128 : v[j]);
+            (*sc)[r * ng + g] = ob_f16_to_f32(hs[g]);
+            (*ze)[r * ng + g] = (float)hz[g];
         }
     }
-    return 0;
+    free(hs);
+    free(hz);
+    return bad ? -1 : 0;
 }
 
 static int is_group_int(const ob_matrix *m) { return m->format >= OB_FMT_I4_G32 && m->format <= OB_FMT_I8_ROW; }
@@ -104,11 +98,10 @@ static int scan_linears(writer *wr, const ob_model *m, const char *dir, ob_err *
                 return ob_fail(err, OB_EINVAL, "%s: GPTQ export needs every linear layer in one group-wise int format "
                                "(i4_g128, ...); layer %d has %s", dir, l, ob_format_name(ms[k]->format));
             wr->qfmt = ms[k]->format;
-            uint8_t *q;
             float *sc, *ze;
             int64_t ng;
-            if (decode_group(ms[k], &q, &sc, &ze, &ng)) {
-                free(q), free(sc), free(ze);
+            if (decode_group(ms[k], NULL, &sc, &ze, &ng)) { /* headers only */
+                free(sc), free(ze);
                 return ob_fail(err, OB_ENOMEM, "out of memory");
             }
             int is8 = ob_qgroup_is_int8(ms[k]->format);
@@ -116,7 +109,7 @@ static int scan_linears(writer *wr, const ob_model *m, const char *dir, ob_err *
                 wr->v2 |= ze[i] == 0;
                 wr->sym &= ze[i] == (is8 ? 128 : 8);
             }
-            free(q), free(sc), free(ze);
+            free(sc), free(ze);
         }
     }
     if (wr->qfmt < 0) return ob_fail(err, OB_EINVAL, "%s: the model has no linear layers", dir);

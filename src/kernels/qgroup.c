@@ -48,6 +48,41 @@ static void qgroup_quantize_row(ob_format f, const float *x, int64_t cols, void 
     }
 }
 
+void ob_qgroup_pack_row(ob_format f, const uint8_t *q, const uint16_t *scale, const int32_t *zero, int64_t cols,
+                        void *row) {
+    const int64_t ng = ob_ceil_div(cols, ob_qgroup_size(f, cols));
+    const int is8 = ob_qgroup_is_int8(f);
+    uint8_t *codes = (uint8_t *)row + ng * sizeof(ob_qgroup_hdr);
+    for (int64_t g = 0; g < ng; g++) {
+        ob_qgroup_hdr h = {scale[g], (int16_t)(is8 ? zero[g] - 128 : zero[g])};
+        memcpy((uint8_t *)row + g * sizeof h, &h, sizeof h);
+    }
+    for (int64_t c = 0; c < cols; c += OB_QK) {
+        if (is8)
+            for (int j = 0; j < OB_QK; j++) codes[c + j] = (uint8_t)(q[c + j] - 128);
+        else
+            ob_pack_nibbles(q + c, codes + c / 2);
+    }
+}
+
+void ob_qgroup_unpack_row(ob_format f, const void *row, int64_t cols, uint8_t *q, uint16_t *scale, int32_t *zero) {
+    const int64_t ng = ob_ceil_div(cols, ob_qgroup_size(f, cols));
+    const int is8 = ob_qgroup_is_int8(f);
+    const uint8_t *codes = (const uint8_t *)row + ng * sizeof(ob_qgroup_hdr);
+    for (int64_t g = 0; g < ng; g++) {
+        ob_qgroup_hdr h;
+        memcpy(&h, (const uint8_t *)row + g * sizeof h, sizeof h);
+        scale[g] = h.scale;
+        zero[g] = is8 ? h.zero + 128 : h.zero;
+    }
+    for (int64_t c = 0; q && c < cols; c += OB_QK) {
+        int8_t v[OB_QK];
+        if (is8) memcpy(v, codes + c, OB_QK);
+        else ob_unpack_nibbles(codes + c / 2, v);
+        for (int j = 0; j < OB_QK; j++) q[c + j] = (uint8_t)(is8 ? v[j] + 128 : v[j]);
+    }
+}
+
 static void qgroup_decode(const ob_matrix *W, const uint8_t *row, int64_t b, int8_t q[OB_QK], float *d,
                           float *m) {
     const int64_t G = ob_qgroup_size(W->format, W->cols), ng = ob_ceil_div(W->cols, G);

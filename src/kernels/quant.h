@@ -130,6 +130,15 @@ static inline int64_t ob_qgroup_size(ob_format f, int64_t cols) {
     }
 }
 static inline int ob_qgroup_is_int8(ob_format f) { return f >= OB_FMT_I8_G32 && f <= OB_FMT_I8_ROW; }
+
+/* One group-wise row from its parts, and back (qgroup.c): q[cols] the
+ * integers (0..15 or 0..255), per group g < ceil(cols / G) the fp16 bits of
+ * the scale and the integer zero point (w = scale * (q - zero)).  GPTQ's
+ * results and GPTQ checkpoints go through these.  unpack: q may be NULL to
+ * read the headers only. */
+void ob_qgroup_pack_row(ob_format f, const uint8_t *q, const uint16_t *scale, const int32_t *zero, int64_t cols,
+                        void *row);
+void ob_qgroup_unpack_row(ob_format f, const void *row, int64_t cols, uint8_t *q, uint16_t *scale, int32_t *zero);
 static inline int64_t ob_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 /* bytes before the codes in an NF4_DQ row of nb absmax blocks */
 static inline size_t ob_nf4dq_hdr_bytes(int64_t nb) {
