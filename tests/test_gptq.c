@@ -184,6 +184,15 @@ static void check_dead_and_damp(void) {
     CHECK(r.damp_raised == 1 && fabs(r.damp_used - 0.1) < 1e-12, "damp raised %d times to %g, expected once to 0.1",
           r.damp_raised, r.damp_used);
     ob_gptq_result_free(&r);
+    /* a second call on the same inputs reuses the factor and its damp */
+    CHECK_OK(ob_gptq_quantize(w2, 2, 2, &I, &p, &r, &err), &err);
+    CHECK(I.inv && r.damp_raised == 1 && fabs(r.damp_used - 0.1) < 1e-12, "reused factor: damp %g raised %d",
+          r.damp_used, r.damp_raised);
+    ob_gptq_result_free(&r);
+    ob_hessian_free(&I); /* a new H (its own, uncached factor) */
+    CHECK_OK(ob_hessian_init(&I, 2, &err), &err);
+    I.n = 2;
+    I.h[0] = I.h[3] = 1.0;
     I.h[1] = 3.0; /* eigenvalue -2: nothing up to 1.0 helps */
     CHECK(ob_gptq_quantize(w2, 2, 2, &I, &p, &r, &err) != 0 && strstr(err.msg, "positive definite"),
           "a hopeless Hessian: '%s'", err.msg);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 int ob_hessian_init(ob_hessian *H, int64_t cols, ob_err *err) {
+    memset(H, 0, sizeof *H);
     H->cols = cols;
-    H->n = 0;
     H->h = calloc((size_t)(cols * cols), sizeof *H->h);
     if (!H->h) return ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld Hessian", (long long)cols,
                               (long long)cols);
@@ -18,7 +18,9 @@ int ob_hessian_init(ob_hessian *H, int64_t cols, ob_err *err) {
 
 void ob_hessian_free(ob_hessian *H) {
     free(H->h);
+    free(H->inv);
     H->h = NULL;
+    H->inv = NULL;
 }
 
 /* H->h holds sum x x^T (upper triangle, row-major); the 2/N comes later.
@@ -27,6 +29,8 @@ void ob_hessian_free(ob_hessian *H) {
  * calibration run does not lose small contributions. */
 int ob_hessian_add(ob_hessian *H, const float *X, int64_t n, ob_err *err) {
     const int64_t C = H->cols, chunk = 2048;
+    free(H->inv); /* H changes: the cached factor no longer holds */
+    H->inv = NULL;
     float *part = malloc((size_t)(C * C) * sizeof *part);
     if (!part) return ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld Hessian chunk", (long long)C,
                               (long long)C);
@@ -103,7 +107,7 @@ static int inverse_factor(const double *Hp, int64_t C, double damp, float *Uf, d
     return 0;
 }
 
-int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, const ob_hessian *H, const ob_gptq_params *p,
+int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, ob_hessian *H, const ob_gptq_params *p,
                      ob_gptq_result *res, ob_err *err) {
     memset(res, 0, sizeof *res);
     const ob_qspec *q = &p->q;
@@ -114,7 +118,8 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, const ob_hessian 
     const int64_t G = q->group_size > 0 ? q->group_size : C;
     const int64_t B = p->block > 0 ? p->block : 128, NG = (C + G - 1) / G; /* the last group may be short */
     const int maxq = (1 << q->bits) - 1;
-    double *Hp = malloc((size_t)(C * C) * sizeof *Hp), *diag = malloc((size_t)C * sizeof *diag);
+    const double damp = p->damp > 0 ? p->damp : 0.01;
+    double *Hp = NULL, *diag = malloc((size_t)C * sizeof *diag);
     float *W = malloc((size_t)(rows * C) * sizeof *W), *U = malloc((size_t)(C * C) * sizeof *U);
     float *W1 = malloc((size_t)(rows * B) * sizeof *W1), *E1 = malloc((size_t)(rows * B) * sizeof *E1);
     float *sc = malloc((size_t)rows * sizeof *sc), *ze = malloc((size_t)rows * sizeof *ze);
@@ -125,42 +130,63 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, const ob_hessian 
     res->g_idx = malloc((size_t)C * sizeof *res->g_idx);
     res->perm = malloc((size_t)C * sizeof *res->perm);
     int rc = 0;
-    if (!Hp || !diag || !W || !U || !W1 || !E1 || !sc || !ze || !res->qint || !res->wq || !res->scales ||
-        !res->zeros || !res->g_idx || !res->perm) {
+    if (!diag || !W || !U || !W1 || !E1 || !sc || !ze || !res->qint || !res->wq || !res->scales || !res->zeros ||
+        !res->g_idx || !res->perm) {
         rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld layer", (long long)rows, (long long)C);
         goto done;
     }
     res->n_groups = NG;
-    full_hessian(H, Hp);
+    /* dead columns (never active: diag 0 -> 1, weights 0) and the order */
     memcpy(W, W0, (size_t)(rows * C) * sizeof *W);
     for (int64_t c = 0; c < C; c++) {
-        if (Hp[c * C + c] == 0.0) {
-            Hp[c * C + c] = 1.0;
+        diag[c] = 2.0 / (double)H->n * H->h[c * C + c];
+        if (diag[c] == 0.0) {
+            diag[c] = 1.0;
             for (int64_t r = 0; r < rows; r++) W[r * C + c] = 0.0f;
             res->n_dead++;
         }
-        diag[c] = Hp[c * C + c];
         res->perm[c] = (int32_t)c;
     }
     if (p->act_order) {
         qsort_r(res->perm, (size_t)C, sizeof *res->perm, by_diag_desc, diag);
-        /* permute W's columns (U's first row is scratch) and H's rows and columns */
-        double *Hq = malloc((size_t)(C * C) * sizeof *Hq);
-        if (!Hq) {
-            rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory");
-            goto done;
-        }
-        for (int64_t i = 0; i < C; i++)
-            for (int64_t j = 0; j < C; j++) Hq[i * C + j] = Hp[(int64_t)res->perm[i] * C + res->perm[j]];
-        free(Hp);
-        Hp = Hq;
-        for (int64_t r = 0; r < rows; r++) {
+        for (int64_t r = 0; r < rows; r++) { /* W's columns, through U's first row */
             for (int64_t j = 0; j < C; j++) U[j] = W[r * C + res->perm[j]];
             memcpy(W + r * C, U, (size_t)C * sizeof *W);
         }
     }
-    if ((rc = inverse_factor(Hp, C, p->damp > 0 ? p->damp : 0.01, U, &res->damp_used, &res->damp_raised, err)))
-        goto done;
+    if (H->inv && H->inv_act_order == (p->act_order != 0) && H->inv_damp_asked == damp) {
+        memcpy(U, H->inv, (size_t)(C * C) * sizeof *U); /* the same inputs as the last linear layer */
+        res->damp_used = H->inv_damp;
+        res->damp_raised = H->inv_raised;
+    } else {
+        if (!(Hp = malloc((size_t)(C * C) * sizeof *Hp))) {
+            rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory");
+            goto done;
+        }
+        full_hessian(H, Hp);
+        for (int64_t c = 0; c < C; c++)
+            if (Hp[c * C + c] == 0.0) Hp[c * C + c] = 1.0;
+        if (p->act_order) { /* H's rows and columns in the same order */
+            double *Hq = malloc((size_t)(C * C) * sizeof *Hq);
+            if (!Hq) {
+                rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory");
+                goto done;
+            }
+            for (int64_t i = 0; i < C; i++)
+                for (int64_t j = 0; j < C; j++) Hq[i * C + j] = Hp[(int64_t)res->perm[i] * C + res->perm[j]];
+            free(Hp);
+            Hp = Hq;
+        }
+        if ((rc = inverse_factor(Hp, C, damp, U, &res->damp_used, &res->damp_raised, err))) goto done;
+        free(H->inv);
+        if ((H->inv = malloc((size_t)(C * C) * sizeof *H->inv))) {
+            memcpy(H->inv, U, (size_t)(C * C) * sizeof *U);
+            H->inv_damp_asked = damp;
+            H->inv_damp = res->damp_used;
+            H->inv_raised = res->damp_raised;
+            H->inv_act_order = p->act_order != 0;
+        }
+    }
     if (q->group_size <= 0) /* one grid per row, from the whole (permuted) row */
         for (int64_t r = 0; r < rows; r++) ob_qgrid_fit(W + r * C, C, q, &sc[r], &ze[r]);
     double loss = 0;

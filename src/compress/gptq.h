@@ -43,6 +43,13 @@ typedef struct ob_hessian {
     int64_t cols;
     int64_t n;   /* tokens accumulated */
     double *h;   /* [cols x cols]      */
+    /* The upper Cholesky factor of the damped H^-1 that ob_gptq_quantize
+     * computed last, kept for the next linear layer with the same inputs
+     * (q, k, v; gate, up), and for which damp and column order; dropped by
+     * ob_hessian_add and ob_hessian_free. */
+    float *inv;
+    double inv_damp_asked, inv_damp;
+    int inv_raised, inv_act_order;
 } ob_hessian;
 
 int ob_hessian_init(ob_hessian *H, int64_t cols, ob_err *err);
@@ -78,10 +85,10 @@ typedef struct ob_gptq_result {
 } ob_gptq_result;
 
 /* Quantizes W [rows x cols] (float32, row-major; not modified) with the
- * Hessian H.  With a group size that does not divide cols the last group
+ * Hessian H (whose factor cache it fills or reuses).  With a group size that does not divide cols the last group
  * is shorter (as the reference, whose group slices stop at the end).  All result
  * arrays are malloc'd; release them with ob_gptq_result_free. */
-int ob_gptq_quantize(const float *W, int64_t rows, int64_t cols, const ob_hessian *H, const ob_gptq_params *p,
+int ob_gptq_quantize(const float *W, int64_t rows, int64_t cols, ob_hessian *H, const ob_gptq_params *p,
                      ob_gptq_result *res, ob_err *err);
 void ob_gptq_result_free(ob_gptq_result *res);
 
