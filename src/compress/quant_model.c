@@ -8,6 +8,7 @@
 
 #include "compress/awq.h"
 #include "compress/gptq.h"
+#include "compress/layerwise.h"
 #include "kernels/quant.h"
 #include "model/context.h"
 #include "model/model.h"
@@ -284,18 +285,49 @@ static int awq_layer(qm_state *s, ob_format f, lin *ls, int nl, ob_qm_tensor *ou
 
 /* ------------------------------------------------------------- driver */
 
-/* Pushes every calibration sequence through layer l (hid in, hid out). */
-static int run_layer(ob_ctx *x, float *hid, int n_samples, int seqlen, int per_call, int l, int32_t *pos,
-                     int32_t *seq, ob_err *err) {
-    const int D = x->m->cfg.dim;
-    for (int s0 = 0; s0 < n_samples; s0 += per_call) {
-        int ns = n_samples - s0 < per_call ? n_samples - s0 : per_call;
-        for (int j = 0; j < ns; j++) ob_ctx_seq_trim(x, j, 0);
-        ob_batch b = {ns * seqlen, NULL, pos, seq, NULL};
-        int rc = ob_decode_layer(x, &b, l, hid + (size_t)s0 * seqlen * D, err);
-        if (rc) return rc;
-    }
-    return 0;
+typedef struct {
+    qm_state *s;
+    ob_qm_report *rep;
+    ob_format f;
+    double t_method;
+} qm_run;
+
+static int qm_begin(void *user, int l, ob_err *err) {
+    qm_run *r = user;
+    qm_state *s = r->s;
+    const ob_model *m = s->m;
+    const ob_layer *L = &m->layers[l];
+    const int64_t widths[OB_N_SITES] = {m->cfg.dim, (int64_t)L->n_heads * m->cfg.head_dim, m->cfg.dim, L->ffn_dim};
+    s->layer = l;
+    s->rc = 0;
+    for (int k = 0; k < OB_N_SITES; k++) s->nX[k] = s->seen[k] = 0;
+    int rc = 0;
+    if (s->p->method == OB_QM_GPTQ)
+        for (int k = 0; k < OB_N_SITES && !rc; k++) rc = ob_hessian_init(&s->H[k], widths[k], err);
+    return rc;
+}
+
+static void qm_observe(void *user, int layer, int site, const float *X, int n, int cols) {
+    observer(((qm_run *)user)->s, layer, site, X, n, cols);
+}
+
+static int qm_process(void *user, int l, ob_err *err) {
+    qm_run *r = user;
+    lin ls[7];
+    int nl = layer_lins(r->s->m, l, ls);
+    double tm = ob_now();
+    ob_qm_tensor *out = r->rep->tensors + r->rep->n_tensors;
+    int rc = r->s->p->method == OB_QM_GPTQ ? gptq_layer(r->s, r->f, ls, nl, out, err)
+                                           : awq_layer(r->s, r->f, ls, nl, out, err);
+    r->t_method += ob_now() - tm;
+    if (!rc) r->rep->n_tensors += nl;
+    return rc;
+}
+
+static void qm_end(void *user, int l) {
+    qm_state *s = ((qm_run *)user)->s;
+    for (int k = 0; k < OB_N_SITES; k++)
+        if (s->H[k].h) ob_hessian_free(&s->H[k]);
 }
 
 int ob_model_quantize_calibrated(ob_model *m, ob_pool *pool, const int32_t *calib, int n_samples, int seqlen,
@@ -314,86 +346,30 @@ int ob_model_quantize_calibrated(ob_model *m, ob_pool *pool, const int32_t *cali
     if (n_samples < 1 || seqlen < 2 || seqlen > c->max_seq)
         return ob_fail(err, OB_EINVAL, "quantize: %d calibration sequences of %d tokens (the model takes %d)",
                        n_samples, seqlen, c->max_seq);
-    const int D = c->dim, per_call = p->batch_tokens / seqlen > 0 ? p->batch_tokens / seqlen : 1;
-    const int calls_per = per_call < n_samples ? per_call : n_samples;
-    double t0 = ob_now(), t_method = 0;
+    double t0 = ob_now();
     rep->bytes_before = ob_model_weight_bytes(m);
     rep->tokens = (int64_t)n_samples * seqlen;
     rep->tensors = calloc((size_t)c->n_layers * 7, sizeof *rep->tensors);
-    float *hid = malloc((size_t)rep->tokens * D * sizeof *hid);
-    int32_t *pos = malloc((size_t)calls_per * seqlen * sizeof *pos), *seq = malloc((size_t)calls_per * seqlen * sizeof *seq);
     qm_state s = {.m = m, .p = p, .err = err};
-    ob_ctx *x = NULL;
-    int rc = 0;
-    if (!rep->tensors || !hid || !pos || !seq) {
-        rc = ob_fail(err, OB_ENOMEM, "quantize: out of memory for %lld calibration tokens", (long long)rep->tokens);
-        goto done;
-    }
-    for (int j = 0; j < calls_per * seqlen; j++) pos[j] = j % seqlen, seq[j] = j / seqlen;
-    ob_ctx_params cp = ob_ctx_default_params();
-    cp.n_ctx = seqlen;
-    cp.n_seq = calls_per;
-    cp.max_batch = calls_per * seqlen;
-    if ((rc = ob_ctx_new(m, pool, &cp, &x, err))) goto done;
-    for (int s0 = 0; s0 < n_samples && !rc; s0 += calls_per) {
-        int ns = n_samples - s0 < calls_per ? n_samples - s0 : calls_per;
-        ob_batch b = {ns * seqlen, calib + (size_t)s0 * seqlen, pos, seq, NULL};
-        rc = ob_embed_batch(x, &b, hid + (size_t)s0 * seqlen * D, err);
-    }
+    qm_run run = {&s, rep, (ob_format)f, 0};
+    int rc = rep->tensors ? 0 : ob_fail(err, OB_ENOMEM, "quantize: out of memory");
     /* AWQ keeps at most awq_rows rows of each site, evenly spaced */
-    int64_t maxw = D > c->ffn_dim ? D : c->ffn_dim;
+    int64_t maxw = c->dim > c->ffn_dim ? c->dim : c->ffn_dim;
     if (c->n_heads * c->head_dim > maxw) maxw = (int64_t)c->n_heads * c->head_dim;
-    if (p->method == OB_QM_AWQ) {
+    if (!rc && p->method == OB_QM_AWQ) {
         s.cap = p->awq_rows > 0 ? p->awq_rows : 4096;
         s.stride = (rep->tokens + s.cap - 1) / s.cap;
         for (int k = 0; k < OB_N_SITES && !rc; k++)
             if (!(s.X[k] = malloc((size_t)(s.cap * maxw) * sizeof(float))))
                 rc = ob_fail(err, OB_ENOMEM, "quantize: out of memory for AWQ samples");
     }
-    for (int l = 0; l < c->n_layers && !rc; l++) {
-        const ob_layer *L = &m->layers[l];
-        const int64_t widths[OB_N_SITES] = {D, (int64_t)L->n_heads * c->head_dim, D, L->ffn_dim};
-        s.layer = l;
-        if (p->method == OB_QM_GPTQ)
-            for (int k = 0; k < OB_N_SITES && !rc; k++) rc = ob_hessian_init(&s.H[k], widths[k], err);
-        for (int k = 0; k < OB_N_SITES; k++) s.nX[k] = s.seen[k] = 0;
-        /* 1: observe; the layer's output is thrown away (hid is restored) */
-        float *copy = rc ? NULL : malloc((size_t)rep->tokens * D * sizeof *copy);
-        if (!rc && !copy) rc = ob_fail(err, OB_ENOMEM, "quantize: out of memory");
-        if (!rc) {
-            memcpy(copy, hid, (size_t)rep->tokens * D * sizeof *copy);
-            ob_ctx_set_observer(x, observer, &s);
-            rc = run_layer(x, copy, n_samples, seqlen, calls_per, l, pos, seq, err);
-            ob_ctx_set_observer(x, NULL, NULL);
-            if (!rc && s.rc) rc = s.rc;
-        }
-        free(copy);
-        /* 2: quantize */
-        lin ls[7];
-        int nl = layer_lins(m, l, ls);
-        double tm = ob_now();
-        if (!rc)
-            rc = p->method == OB_QM_GPTQ ? gptq_layer(&s, (ob_format)f, ls, nl, rep->tensors + rep->n_tensors, err)
-                                         : awq_layer(&s, (ob_format)f, ls, nl, rep->tensors + rep->n_tensors, err);
-        t_method += ob_now() - tm;
-        if (!rc) rep->n_tensors += nl;
-        for (int k = 0; k < OB_N_SITES; k++) ob_hessian_free(&s.H[k]);
-        /* 3: the quantized layer's outputs feed the next layer */
-        if (!rc) rc = run_layer(x, hid, n_samples, seqlen, calls_per, l, pos, seq, err);
-        if (!rc && p->progress) p->progress(p->progress_user, l + 1, c->n_layers, ob_now() - t0);
-    }
-done:
-    for (int k = 0; k < OB_N_SITES; k++) {
-        free(s.X[k]);
-        if (s.H[k].h) ob_hessian_free(&s.H[k]);
-    }
-    ob_ctx_free(x);
-    free(hid);
-    free(pos);
-    free(seq);
+    ob_layerwise lw = {qm_begin, qm_observe, qm_process, qm_end, &s.rc, &run, p->batch_tokens,
+                       p->progress, p->progress_user};
+    if (!rc) rc = ob_layerwise_run(m, pool, calib, n_samples, seqlen, &lw, err);
+    for (int k = 0; k < OB_N_SITES; k++) free(s.X[k]);
     rep->bytes_after = ob_model_weight_bytes(m);
     rep->seconds = ob_now() - t0;
-    rep->seconds_method = t_method;
+    rep->seconds_method = run.t_method;
     if (rc) ob_qm_report_free(rep);
     return rc;
 }
