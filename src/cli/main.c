@@ -17,6 +17,7 @@ static const struct {
     {"info", cmd_info, "describe a model"},
     {"logits", cmd_logits, "write raw logits for a token sequence (for tests)"},
     {"eval", cmd_eval, "perplexity, KL divergence and QA benchmarks (RACE, PubMedQA, SQuAD v2, GSM8K, ...)"},
+    {"prune", cmd_prune, "prune a model (magnitude, wanda, sparsegpt; unstructured, N:M, block)"},
     {"quantize", cmd_quantize, "quantize a model (rtn, dynamic, gptq, awq) to GGUF or a GPTQ checkpoint"},
 };
 

@@ -46,7 +46,7 @@ int ob_hessian_add(ob_hessian *H, const float *X, int64_t n, ob_err *err) {
 }
 
 ob_gptq_params ob_gptq_default_params(void) {
-    ob_gptq_params p = {{4, 128, 0}, 0.01, 128, 0};
+    ob_gptq_params p = {{4, 128, 0}, 0.01, 128, 0, NULL, NULL, 0.0, 0};
     return p;
 }
 
@@ -57,6 +57,7 @@ void ob_gptq_result_free(ob_gptq_result *r) {
     free(r->zeros);
     free(r->g_idx);
     free(r->perm);
+    free(r->keep);
     memset(r, 0, sizeof *r);
 }
 
@@ -107,6 +108,35 @@ static int inverse_factor(const double *Hp, int64_t C, double damp, float *Uf, d
     return 0;
 }
 
+/* The grid of n weights w, the ones keep marks pruned counted as 0. */
+static void fit_masked(const float *w, const uint8_t *keep, int64_t n, const ob_qspec *q, float *buf, float *scale,
+                       float *zero) {
+    if (keep) {
+        for (int64_t j = 0; j < n; j++) buf[j] = keep[j] ? w[j] : 0.0f;
+        w = buf;
+    }
+    ob_qgrid_fit(w, n, q, scale, zero);
+}
+
+/* SparseGPT's mask over block columns [i1 + j0, i1 + j0 + n) of W1 (the
+ * block's current weights, rows x nb): scores W^2 / U_jj^2 into S, then
+ * the pattern's selection (N:M per row; otherwise over the whole slice, as
+ * the reference thresholds the block). */
+static int sparsegpt_select(const float *W1, const float *U, int64_t C, int64_t rows, int64_t i1, int64_t nb,
+                            int64_t j0, int64_t n, const ob_gptq_params *p, float *S, uint8_t *keep, ob_err *err) {
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < n; j++) {
+            const float w = W1[r * nb + j0 + j], d = U[(i1 + j0 + j) * C + i1 + j0 + j];
+            S[r * n + j] = w * w / (d * d);
+        }
+    uint8_t *k = malloc((size_t)(rows * n));
+    if (!k) return ob_fail(err, OB_ENOMEM, "sparsegpt: out of memory");
+    int rc = ob_prune_select(S, rows, n, p->prune, p->sparsity, 0, k, err);
+    for (int64_t r = 0; !rc && r < rows; r++) memcpy(keep + r * C + i1 + j0, k + r * n, (size_t)n);
+    free(k);
+    return rc;
+}
+
 int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, ob_hessian *H, const ob_gptq_params *p,
                      ob_gptq_result *res, ob_err *err) {
     memset(res, 0, sizeof *res);
@@ -114,7 +144,10 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, ob_hessian *H, co
     if (H->cols != C) return ob_fail(err, OB_EINVAL, "gptq: Hessian of %lld columns for a weight of %lld",
                                      (long long)H->cols, (long long)C);
     if (H->n < 1) return ob_fail(err, OB_EINVAL, "gptq: no calibration inputs");
-    if (q->bits < 2 || q->bits > 8) return ob_fail(err, OB_EINVAL, "gptq: %d bits (2 to 8)", q->bits);
+    if (!p->no_quant && (q->bits < 2 || q->bits > 8)) return ob_fail(err, OB_EINVAL, "gptq: %d bits (2 to 8)", q->bits);
+    const int pruning = p->keep || p->prune;
+    if (pruning && p->act_order) return ob_fail(err, OB_EINVAL, "gptq: act-order and pruning together");
+    if (p->no_quant && !pruning) return ob_fail(err, OB_EINVAL, "gptq: nothing to do (no grid and no pruning)");
     const int64_t G = q->group_size > 0 ? q->group_size : C;
     const int64_t B = p->block > 0 ? p->block : 128, NG = (C + G - 1) / G; /* the last group may be short */
     const int maxq = (1 << q->bits) - 1;
@@ -122,16 +155,19 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, ob_hessian *H, co
     double *Hp = NULL, *diag = malloc((size_t)C * sizeof *diag);
     float *W = malloc((size_t)(rows * C) * sizeof *W), *U = malloc((size_t)(C * C) * sizeof *U);
     float *W1 = malloc((size_t)(rows * B) * sizeof *W1), *E1 = malloc((size_t)(rows * B) * sizeof *E1);
-    float *sc = malloc((size_t)rows * sizeof *sc), *ze = malloc((size_t)rows * sizeof *ze);
+    float *sc = calloc((size_t)rows, sizeof *sc), *ze = calloc((size_t)rows, sizeof *ze);
     res->qint = malloc((size_t)(rows * C));
     res->wq = malloc((size_t)(rows * C) * sizeof *res->wq);
     res->scales = malloc((size_t)(rows * NG) * sizeof *res->scales);
     res->zeros = malloc((size_t)(rows * NG) * sizeof *res->zeros);
     res->g_idx = malloc((size_t)C * sizeof *res->g_idx);
     res->perm = malloc((size_t)C * sizeof *res->perm);
+    res->keep = pruning ? malloc((size_t)(rows * C)) : NULL;
+    float *S = p->prune ? malloc((size_t)(rows * B) * sizeof *S) : NULL; /* SparseGPT's scores */
+    float *gbuf = malloc((size_t)(G > C ? C : G) * sizeof *gbuf);
     int rc = 0;
     if (!diag || !W || !U || !W1 || !E1 || !sc || !ze || !res->qint || !res->wq || !res->scales || !res->zeros ||
-        !res->g_idx || !res->perm) {
+        !res->g_idx || !res->perm || (pruning && !res->keep) || (p->prune && !S) || !gbuf) {
         rc = ob_fail(err, OB_ENOMEM, "gptq: out of memory for a %lld x %lld layer", (long long)rows, (long long)C);
         goto done;
     }
@@ -187,24 +223,34 @@ int ob_gptq_quantize(const float *W0, int64_t rows, int64_t C, ob_hessian *H, co
             H->inv_act_order = p->act_order != 0;
         }
     }
-    if (q->group_size <= 0) /* one grid per row, from the whole (permuted) row */
-        for (int64_t r = 0; r < rows; r++) ob_qgrid_fit(W + r * C, C, q, &sc[r], &ze[r]);
+    if (p->keep) memcpy(res->keep, p->keep, (size_t)(rows * C));
+    else if (pruning) memset(res->keep, 1, (size_t)(rows * C));
+    if (q->group_size <= 0 && !p->no_quant) /* one grid per row, from the whole (permuted) row */
+        for (int64_t r = 0; r < rows; r++) fit_masked(W + r * C, p->keep ? res->keep + r * C : NULL, C, q, gbuf, &sc[r], &ze[r]);
     double loss = 0;
     for (int64_t i1 = 0; i1 < C; i1 += B) {
         const int64_t i2 = i1 + B < C ? i1 + B : C, nb = i2 - i1;
         for (int64_t r = 0; r < rows; r++) memcpy(W1 + r * nb, W + r * C + i1, (size_t)nb * sizeof *W1);
+        const int nm = p->prune && p->prune->kind == OB_PAT_NM;
+        if (p->prune && !nm && (rc = sparsegpt_select(W1, U, C, rows, i1, nb, 0, nb, p, S, res->keep, err))) goto done;
         for (int64_t i = 0; i < nb; i++) {
             const int64_t col = i1 + i;
+            if (nm && i % p->prune->m == 0 &&
+                (rc = sparsegpt_select(W1, U, C, rows, i1, nb, i, p->prune->m, p, S, res->keep, err)))
+                goto done;
             /* as the reference: a group's grid comes from W, which holds the
-             * values from before this block's in-block updates */
-            if (q->group_size > 0 && col % G == 0)
+             * values from before this block's in-block updates; pruned
+             * weights known by now count as 0 */
+            if (q->group_size > 0 && col % G == 0 && !p->no_quant)
                 for (int64_t r = 0; r < rows; r++)
-                    ob_qgrid_fit(W + r * C + col, col + G <= C ? G : C - col, q, &sc[r], &ze[r]);
+                    fit_masked(W + r * C + col, pruning && !nm ? res->keep + r * C + col : NULL,
+                               col + G <= C ? G : C - col, q, gbuf, &sc[r], &ze[r]);
             const float d = U[col * C + col];
             for (int64_t r = 0; r < rows; r++) {
                 float w = W1[r * nb + i];
-                int qi = ob_qgrid_int(w, sc[r], ze[r], maxq);
-                float wq = ob_qgrid_deq(qi, sc[r], ze[r]);
+                const int kept = !pruning || res->keep[r * C + col];
+                int qi = p->no_quant ? 0 : kept ? ob_qgrid_int(w, sc[r], ze[r], maxq) : (int)ze[r];
+                float wq = !kept ? 0.0f : p->no_quant ? w : ob_qgrid_deq(qi, sc[r], ze[r]);
                 int64_t at = r * C + res->perm[col];
                 res->qint[at] = (uint8_t)qi;
                 res->wq[at] = wq;
@@ -241,6 +287,8 @@ done:
     free(E1);
     free(sc);
     free(ze);
+    free(S);
+    free(gbuf);
     if (rc) ob_gptq_result_free(res);
     return rc;
 }

@@ -33,6 +33,7 @@
 
 #include <stdint.h>
 
+#include "compress/prune.h"
 #include "compress/quantizer.h"
 #include "optibench.h"
 
@@ -62,6 +63,18 @@ typedef struct ob_gptq_params {
     double damp;       /* fraction of the mean diagonal; default 0.01      */
     int block;         /* lazy-update block; default 128                   */
     int act_order;     /* quantize columns in order of decreasing diag(H)  */
+    /* Pruning on the way (compress/prune.h; act_order must be off):
+     *  keep: a fixed mask [rows x cols], 1 = kept; the others become exactly
+     *        0 (their error compensated like a rounding error), so GPTQ
+     *        after pruning leaves the zeros where they are;
+     *  prune: SparseGPT: the mask is chosen as the columns are visited, by
+     *        the pattern and sparsity, from W^2 / U_jj^2 (per block of
+     *        `block` columns; N:M per group of M at its first column);
+     *  no_quant: prune only (the kept weights get the updates, no grid). */
+    const uint8_t *keep;
+    const ob_pattern *prune;
+    double sparsity;
+    int no_quant;
 } ob_gptq_params;
 
 ob_gptq_params ob_gptq_default_params(void); /* 4 bits, group 128, asym */
@@ -82,9 +95,10 @@ typedef struct ob_gptq_result {
     int damp_raised;   /* how many times it had to be raised                */
     double loss;       /* GPTQ's own sum of (w - q)^2 / U[i,i]^2 / 2        */
     int n_dead;        /* input columns never active in calibration         */
+    uint8_t *keep;     /* [rows x cols] the mask, when pruning; else NULL   */
 } ob_gptq_result;
 
-/* Quantizes W [rows x cols] (float32, row-major; not modified) with the
+/* Quantizes (and/or prunes, see above) W [rows x cols] (float32, row-major; not modified) with the
  * Hessian H (whose factor cache it fills or reuses).  With a group size that does not divide cols the last group
  * is shorter (as the reference, whose group slices stop at the end).  All result
  * arrays are malloc'd; release them with ob_gptq_result_free. */

@@ -28,11 +28,7 @@ void ob_qm_report_free(ob_qm_report *r) {
 
 /* ------------------------------------------------------------ the state */
 
-typedef struct {
-    const char *name;  /* llama.cpp's name after "blk.N."      */
-    ob_matrix *mat;
-    int site;
-} lin;
+typedef ob_linref lin;
 
 typedef struct {
     ob_model *m;
@@ -57,19 +53,6 @@ static void observer(void *user, int layer, int site, const float *X, int n, int
         memcpy(s->X[site] + s->nX[site] * cols, X + (int64_t)i * cols, (size_t)cols * sizeof *X);
         s->nX[site]++;
     }
-}
-
-static int layer_lins(ob_model *m, int l, lin out[7]) {
-    ob_layer *L = &m->layers[l];
-    int n = 0;
-    out[n++] = (lin){"attn_q", &L->wq, OB_SITE_QKV};
-    out[n++] = (lin){"attn_k", &L->wk, OB_SITE_QKV};
-    out[n++] = (lin){"attn_v", &L->wv, OB_SITE_QKV};
-    out[n++] = (lin){"attn_output", &L->wo, OB_SITE_O};
-    if (m->cfg.act == OB_ACT_SWIGLU) out[n++] = (lin){"ffn_gate", &L->w_gate, OB_SITE_GATE_UP};
-    out[n++] = (lin){"ffn_up", &L->w_up, OB_SITE_GATE_UP};
-    out[n++] = (lin){"ffn_down", &L->w_down, OB_SITE_DOWN};
-    return n;
 }
 
 static float *dequant(const ob_matrix *w) {
@@ -314,7 +297,7 @@ static void qm_observe(void *user, int layer, int site, const float *X, int n, i
 static int qm_process(void *user, int l, ob_err *err) {
     qm_run *r = user;
     lin ls[7];
-    int nl = layer_lins(r->s->m, l, ls);
+    int nl = ob_layer_linears(r->s->m, l, ls);
     double tm = ob_now();
     ob_qm_tensor *out = r->rep->tensors + r->rep->n_tensors;
     int rc = r->s->p->method == OB_QM_GPTQ ? gptq_layer(r->s, r->f, ls, nl, out, err)

@@ -107,3 +107,16 @@ int ob_ctx_seq_copy(ob_ctx *x, int src, int dst, int n_pos, ob_err *err) {
     x->seq_len[dst] = n_pos;
     return 0;
 }
+
+int ob_layer_linears(ob_model *m, int l, ob_linref out[7]) {
+    ob_layer *L = &m->layers[l];
+    int n = 0;
+    out[n++] = (ob_linref){"attn_q", &L->wq, OB_SITE_QKV};
+    out[n++] = (ob_linref){"attn_k", &L->wk, OB_SITE_QKV};
+    out[n++] = (ob_linref){"attn_v", &L->wv, OB_SITE_QKV};
+    out[n++] = (ob_linref){"attn_output", &L->wo, OB_SITE_O};
+    if (m->cfg.act == OB_ACT_SWIGLU) out[n++] = (ob_linref){"ffn_gate", &L->w_gate, OB_SITE_GATE_UP};
+    out[n++] = (ob_linref){"ffn_up", &L->w_up, OB_SITE_GATE_UP};
+    out[n++] = (ob_linref){"ffn_down", &L->w_down, OB_SITE_DOWN};
+    return n;
+}

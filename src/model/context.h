@@ -30,6 +30,16 @@
  *   GATE_UP  the normed input of w_gate, w_up      [n x dim]
  *   DOWN     the input of w_down (after the act.)  [n x ffn_dim]  */
 enum { OB_SITE_QKV = 0, OB_SITE_O = 1, OB_SITE_GATE_UP = 2, OB_SITE_DOWN = 3, OB_N_SITES = 4 };
+/* A layer's linear layers with llama.cpp's short names ("attn_q", ...,
+ * "ffn_down") and the site that feeds each; gate only for SwiGLU models.
+ * Returns how many (6 or 7) were written to out. */
+typedef struct ob_linref {
+    const char *name;
+    ob_matrix *mat;
+    int site;
+} ob_linref;
+int ob_layer_linears(ob_model *m, int layer, ob_linref out[7]);
+
 typedef void (*ob_observe_fn)(void *user, int layer, int site, const float *X, int n, int cols);
 
 struct ob_ctx {

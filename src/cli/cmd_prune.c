@@ -1,0 +1,186 @@
+/* cmd_prune.c - `optibench prune`: magnitude, Wanda or SparseGPT at a
+ * sparsity and pattern, optionally quantized on the way, saved with its
+ * mask and a size report. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "compress/prune.h"
+#include "formats/hf_write.h"
+#include "formats/mask_file.h"
+#include "kernels/matrix.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: optibench prune -m MODEL --method magnitude|wanda|sparsegpt --sparsity S --pattern P [options] -o OUT\n"
+            "  --method M         magnitude (no calibration), wanda, sparsegpt (calibrated)\n"
+            "  --sparsity S       fraction of weights removed, in [0, 1) (N:M: implied, 1 - N/M)\n"
+            "  --pattern P        unstructured | N:M (2:4, 4:8) | block:BHxBW | block:B (1 x B)\n"
+            "  --global           magnitude: one threshold over every linear layer (default: per layer)\n"
+            "  --then-quantize Q  gptq4, gptq8: GPTQ with the mask held (sparsegpt: jointly), symmetric,\n"
+            "                     group --group (default 128)\n"
+            "  --group G          quantization group, a multiple of 32\n"
+            "  --damp D           sparsegpt / gptq dampening (default 0.01)\n"
+            "  --calib PATH       calibration text: a file or a folder of .txt (default: the Brown corpus,\n"
+            "                     npm " CLI_BROWN_SPEC "); magnitude: only to measure each tensor's error\n"
+            "  --nsamples N       calibration sequences (default 128)\n"
+            "  --seqlen L         tokens per sequence (default: the model's context, at most 2048)\n"
+            "  --seed S           sampling of the windows (default 0)\n"
+            "  -t, --threads T    worker threads\n"
+            "  -o OUT             a folder: the pruned model (optibench container), mask.safetensors\n"
+            "                     (the masks, one bit per weight) and prune.json (the report)\n");
+}
+
+static void on_layer(void *user, int layer, int n_layers, double elapsed) {
+    (void)user;
+    fprintf(stderr, "prune: layer %d/%d done, %.1f s\n", layer, n_layers, elapsed);
+}
+
+static int64_t file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+int cmd_prune(int argc, char **argv) {
+    const char *model = NULL, *out = NULL, *method = NULL, *pattern = "unstructured", *calib = NULL, *tq = NULL, *v;
+    int nsamples = 128, seqlen = 0, seed = 0, threads = 0, group = 128, global = 0, have_s = 0, r;
+    float sparsity = 0.5f, damp = 0.01f;
+    for (int i = 1; i < argc; i++) {
+        if ((r = arg_str(argc, argv, &i, "-m", "--model", &model)) || (r = arg_str(argc, argv, &i, "-o", "--output", &out)) ||
+            (r = arg_str(argc, argv, &i, "--method", NULL, &method)) ||
+            (r = arg_str(argc, argv, &i, "--pattern", NULL, &pattern)) ||
+            (r = arg_str(argc, argv, &i, "--calib", NULL, &calib)) ||
+            (r = arg_str(argc, argv, &i, "--then-quantize", NULL, &tq))) {
+            if (r < 0) return 2;
+        } else if ((r = arg_str(argc, argv, &i, "--sparsity", NULL, &v))) {
+            if (r < 0 || parse_float("prune", "--sparsity", v, &sparsity)) return 2;
+            have_s = 1;
+        } else if ((r = arg_str(argc, argv, &i, "--group", NULL, &v))) {
+            if (r < 0 || parse_int("prune", "--group", v, 32, 1 << 20, &group)) return 2;
+        } else if ((r = arg_str(argc, argv, &i, "--nsamples", NULL, &v))) {
+            if (r < 0 || parse_int("prune", "--nsamples", v, 1, 1 << 20, &nsamples)) return 2;
+        } else if ((r = arg_str(argc, argv, &i, "--seqlen", NULL, &v))) {
+            if (r < 0 || parse_int("prune", "--seqlen", v, 2, 1 << 20, &seqlen)) return 2;
+        } else if ((r = arg_str(argc, argv, &i, "--seed", NULL, &v))) {
+            if (r < 0 || parse_int("prune", "--seed", v, 0, INT32_MAX, &seed)) return 2;
+        } else if ((r = arg_str(argc, argv, &i, "--threads", "-t", &v))) {
+            if (r < 0 || parse_int("prune", "--threads", v, 1, 1024, &threads)) return 2;
+        } else if ((r = arg_str(argc, argv, &i, "--damp", NULL, &v))) {
+            if (r < 0 || parse_float("prune", "--damp", v, &damp)) return 2;
+        } else if (!strcmp(argv[i], "--global")) {
+            global = 1;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "optibench prune: unknown option '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    /* every impossible combination is refused before any work */
+    if (!model || !out || !method) {
+        fprintf(stderr, "optibench prune: -m MODEL, --method and -o OUT are required (see --help)\n");
+        return 2;
+    }
+    ob_err err = {0};
+    ob_prune_params pp = ob_prune_default_params();
+    if (!strcmp(method, "magnitude")) pp.method = OB_PRUNE_MAGNITUDE;
+    else if (!strcmp(method, "wanda")) pp.method = OB_PRUNE_WANDA;
+    else if (!strcmp(method, "sparsegpt")) pp.method = OB_PRUNE_SPARSEGPT;
+    else {
+        fprintf(stderr, "optibench prune: --method must be magnitude, wanda or sparsegpt, not '%s'\n", method);
+        return 2;
+    }
+    if (ob_pattern_parse(pattern, &pp.pattern, &err)) return cli_error("prune", &err);
+    if (pp.pattern.kind != OB_PAT_NM && !have_s) {
+        fprintf(stderr, "optibench prune: --sparsity is required for the %s pattern\n", pattern);
+        return 2;
+    }
+    if (!(sparsity >= 0.0f && sparsity < 1.0f) && pp.pattern.kind != OB_PAT_NM) {
+        fprintf(stderr, "optibench prune: --sparsity %g is outside [0, 1)\n", sparsity);
+        return 2;
+    }
+    pp.sparsity = pp.pattern.kind == OB_PAT_NM ? 1.0 - (double)pp.pattern.n / pp.pattern.m : sparsity;
+    pp.global = global;
+    pp.damp = damp;
+    pp.quant_group = group;
+    if (tq) {
+        if (!strcmp(tq, "gptq4")) pp.quant_bits = 4;
+        else if (!strcmp(tq, "gptq8")) pp.quant_bits = 8;
+        else {
+            fprintf(stderr, "optibench prune: --then-quantize must be gptq4 or gptq8, not '%s'\n", tq);
+            return 2;
+        }
+    }
+    /* magnitude with --calib: calibration only measures each tensor's error */
+    const int calibrated = pp.method != OB_PRUNE_MAGNITUDE || pp.quant_bits || calib;
+    pp.measure = calibrated;
+    pp.progress = on_layer;
+
+    char path[2048], desc[600] = "";
+    ob_model *m = NULL;
+    ob_pool *pool = NULL;
+    int32_t *toks = NULL;
+    ob_prune_report rep = {0};
+    int rc = 1;
+    if (cli_resolve_model(model, path, sizeof path, &err) || ob_model_load(path, NULL, &m, &err) ||
+        ob_pool_new(threads, &pool, &err))
+        goto fail;
+    const ob_config *cfg = ob_model_config(m);
+    if (ob_prune_check(m, &pp, calibrated ? nsamples : 0, &err)) goto fail;
+    if (!seqlen) seqlen = cfg->max_seq < 2048 ? cfg->max_seq : 2048;
+    if (seqlen > cfg->max_seq) {
+        ob_fail(&err, OB_ERANGE, "--seqlen %d exceeds the model's context of %d", seqlen, cfg->max_seq);
+        goto fail;
+    }
+    const double t0 = ob_now();
+    const int64_t bytes_before = ob_model_weight_bytes(m);
+    if (calibrated) {
+        if (cli_calib_tokens(m, calib, nsamples, seqlen, (uint64_t)seed, &toks, desc, sizeof desc, &err)) goto fail;
+        fprintf(stderr, "prune: %s, calibration %s: %d x %d tokens, seed %d\n", method, desc, nsamples, seqlen, seed);
+    }
+    if (ob_model_prune(m, pool, toks, calibrated ? nsamples : 0, seqlen, &pp, &rep, &err)) goto fail;
+    /* the model, its mask and the report */
+    if (ob_model_save_hf_container(m, out, OB_DT_F32, &err)) goto fail;
+    const ob_tokenizer *tok = ob_model_tokenizer(m);
+    if (tok && ob_tokenizer_save_hf(tok, out, &err)) goto fail;
+    ob_mask_entry *me = calloc((size_t)rep.n_tensors, sizeof *me);
+    char (*names)[128] = calloc((size_t)rep.n_tensors, sizeof *names);
+    if (!me || !names) {
+        free(me), free(names);
+        ob_fail(&err, OB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    printf("| tensor | shape | sparsity | layer-output error |\n|---|---|---|---|\n");
+    for (int i = 0; i < rep.n_tensors; i++) {
+        const ob_prune_tensor *t = &rep.tensors[i];
+        ob_hf_llama_name(t->name, names[i], sizeof names[i]);
+        me[i] = (ob_mask_entry){names[i], t->rows, t->cols, t->keep};
+        printf("| %s | %lldx%lld | %.4f | %.4g |\n", t->name, (long long)t->rows, (long long)t->cols,
+               (double)t->n_pruned / (double)(t->rows * t->cols), t->err);
+    }
+    char mp[2300], sp[2300];
+    snprintf(mp, sizeof mp, "%s/mask.safetensors", out);
+    snprintf(sp, sizeof sp, "%s/model.safetensors", out);
+    int mrc = ob_mask_save(mp, me, rep.n_tensors, &err);
+    free(me);
+    free(names);
+    if (mrc) goto fail;
+    char pn[64];
+    ob_pattern_name(&pp.pattern, pn, sizeof pn);
+    printf("prune: %s %s, %.4f of %lld linear weights removed; weights %.1f MB dense -> %.1f MB in memory, "
+           "%.1f MB on disk; %.1f s\n",
+           method, pn, (double)rep.n_pruned / (double)rep.n_weights, (long long)rep.n_weights, bytes_before / 1e6,
+           ob_model_weight_bytes(m) / 1e6, file_size(sp) / 1e6, ob_now() - t0);
+    rc = 0;
+fail:
+    ob_prune_report_free(&rep);
+    free(toks);
+    ob_pool_free(pool);
+    ob_model_free(m);
+    return rc ? cli_error("prune", &err) : 0;
+}
