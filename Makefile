@@ -49,6 +49,12 @@ endif
 AVX2_FLAGS := -mavx2 -mfma -mf16c
 AVX512_FLAGS := $(AVX2_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16
 
+# AVX-512 VBMI2 (vpexpandb / vpexpandw) for the sparse kernels only: other
+# AVX-512 files must not get it (Cascade Lake has VNNI but not VBMI2);
+# dispatch.c checks ob_cpu_has_vbmi2() before calling them.
+VBMI2_FLAGS := -mavx512vbmi -mavx512vbmi2
+$(O)/obj/src/kernels/x86/sparse_avx512.o: AVX512_FLAGS += $(VBMI2_FLAGS)
+
 LIB_SRC := $(filter-out src/cli/%,$(wildcard src/*/*.c)) $(SIMD_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -92,6 +98,7 @@ $(O)/bench/%: bench/%.c $(O)/liboptibench.a
 FUZZ_SRC := $(wildcard fuzz/fuzz_*.c)
 FUZZ_O := build-fuzz
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_O)/obj/%.o)
+$(FUZZ_O)/obj/src/kernels/x86/sparse_avx512.o: AVX512_FLAGS += $(VBMI2_FLAGS)
 FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC:fuzz/%.c=$(FUZZ_O)/%)
 $(FUZZ_O)/obj/%_avx2.o: %_avx2.c

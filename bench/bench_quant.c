@@ -118,14 +118,14 @@ int main(int argc, char **argv) {
         snprintf(list, sizeof list, "%s", argv[2]);
         for (char *tok = strtok(list, ","); tok && n_want < OB_FMT_COUNT; tok = strtok(NULL, ",")) {
             int f = ob_format_from_name(tok);
-            if (f < 0) {
-                fprintf(stderr, "bench_quant: unknown format '%s'\n", tok);
+            if (f < 0 || f >= OB_FMT_SP_F32) {
+                fprintf(stderr, "bench_quant: unknown or sparse format '%s' (sparse ones: bench_sparse)\n", tok);
                 return 2;
             }
             want[n_want++] = f;
         }
     } else {
-        for (int f = 0; f < OB_FMT_COUNT; f++)
+        for (int f = 0; f < OB_FMT_SP_F32; f++) /* sparse formats: bench_sparse */
             if (f != OB_FMT_BF16) want[n_want++] = f;
     }
     char cpu[512];

@@ -77,6 +77,7 @@ typedef enum { OB_SIMD_SCALAR = 0, OB_SIMD_AVX2 = 1, OB_SIMD_AVX512 = 2 } ob_sim
 ob_simd ob_cpu_simd(void);        /* the level in force                        */
 ob_simd ob_cpu_simd_max(void);    /* the best this CPU supports                */
 int ob_cpu_has_vnni(void);        /* AVX-512 VNNI (vpdpbusd)                   */
+int ob_cpu_has_vbmi2(void);       /* AVX-512 VBMI2 (vpexpandb / vpexpandw)     */
 int ob_cpu_has_f16c(void);        /* F16C half-precision conversions           */
 const char *ob_simd_name(ob_simd s);
 /* Writes e.g. "AMD EPYC ... | avx2 fma f16c avx512f avx512bw avx512vnni". */

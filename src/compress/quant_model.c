@@ -10,6 +10,7 @@
 #include "compress/gptq.h"
 #include "compress/layerwise.h"
 #include "kernels/quant.h"
+#include "kernels/sparse.h"
 #include "model/context.h"
 #include "model/model.h"
 
@@ -318,7 +319,9 @@ int ob_model_quantize_calibrated(ob_model *m, ob_pool *pool, const int32_t *cali
     memset(rep, 0, sizeof *rep);
     const ob_config *c = &m->cfg;
     int f = ob_format_from_name(p->format);
-    if (f < 0) return ob_fail(err, OB_EINVAL, "quantize: unknown format '%s'", p->format);
+    if (f < 0 || ob_format_is_sparse((ob_format)f))
+        return ob_fail(err, OB_EINVAL, "quantize: unknown format '%s'%s", p->format,
+                       f < 0 ? "" : " (a sparse format: made by pruning, not by quantize)");
     int is_group = f >= OB_FMT_I4_G32 && f <= OB_FMT_I8_ROW;
     if (p->method == OB_QM_GPTQ && !is_group)
         return ob_fail(err, OB_EINVAL, "quantize: GPTQ stores its results in the group-wise formats (i4_g32, i4_g64, "

@@ -47,6 +47,20 @@ int ob_cpu_has_vnni(void) {
 #endif
 }
 
+/* AVX-512 VBMI2 from cpuid leaf 7, ECX bit 6 (Ice Lake, Zen 4 and later;
+ * Cascade Lake has VNNI without it), at the AVX-512 level only. */
+static int cpuid_vbmi2(void) {
+#ifdef OB_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (c >> 6) & 1;
+#else
+    return 0;
+#endif
+}
+
+int ob_cpu_has_vbmi2(void) { return ob_cpu_simd() >= OB_SIMD_AVX512 && cpuid_vbmi2(); }
+
 ob_simd ob_cpu_simd(void) {
     ob_simd best = ob_cpu_simd_max();
     const char *e = getenv("OPTIBENCH_SIMD");
@@ -90,13 +104,13 @@ void ob_cpu_describe(char *buf, size_t size) {
     char feats[256] = "";
 #ifdef OB_X86
     static const char *names[] = {"avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vnni",
-                                  "avx512bf16"};
+                                  "avx512bf16", "avx512vbmi2"};
     __builtin_cpu_init();
-    int has[7] = {__builtin_cpu_supports("avx2"),     __builtin_cpu_supports("fma"),
+    int has[8] = {__builtin_cpu_supports("avx2"),     __builtin_cpu_supports("fma"),
                   ob_cpu_has_f16c(),                  __builtin_cpu_supports("avx512f"),
                   __builtin_cpu_supports("avx512bw"), __builtin_cpu_supports("avx512vnni"),
-                  __builtin_cpu_supports("avx512bf16")};
-    for (int i = 0; i < 7; i++)
+                  __builtin_cpu_supports("avx512bf16"), cpuid_vbmi2()};
+    for (int i = 0; i < 8; i++)
         if (has[i]) {
             strncat(feats, " ", sizeof feats - strlen(feats) - 1);
             strncat(feats, names[i], sizeof feats - strlen(feats) - 1);

@@ -21,6 +21,7 @@
 
 #include "formats/hf_gptq.h"
 #include "formats/safetensors.h"
+#include "kernels/sparse.h"
 #include "model/model.h"
 
 typedef struct {
@@ -104,12 +105,34 @@ static int vec(hf_ctx *h, const char *name, int64_t n, const float **out) {
 /* A matrix stored (rows, cols), used in place. */
 static const ob_tensor *find_cb(void *u, const char *name) { return find_tensor(u, name); }
 
+/* A sparse matrix of the container: U8 [bytes], the packed rows; the
+ * row-offset table is rebuilt from the masks (and everything checked). */
+static int container_sparse(hf_ctx *h, const ob_tensor *t, const char *file, const char *name, ob_format f,
+                            int64_t rows, int64_t cols, ob_matrix *w) {
+    const char *fname = ob_format_name(f);
+    if (cols % OB_SP_COLS || t->n_dims != 1)
+        return ob_fail(h->err, OB_EFORMAT, "%s: tensor '%s': %s data of a %lld x %lld matrix must be U8 [bytes] and its "
+                       "columns a multiple of 32", file, name, fname, (long long)rows, (long long)cols);
+    const size_t ab = ob_sparse_aux_bytes(f, rows);
+    void *aux = ab ? ob_model_alloc(h->m, ab) : NULL;
+    if (ab && !aux) return ob_fail(h->err, OB_ENOMEM, "%s: out of memory", h->dir);
+    ob_err e = {0};
+    if (ob_sparse_index(f, t->data, (size_t)t->shape[0], rows, cols, aux, &e))
+        return ob_fail(h->err, OB_EFORMAT, "%s: tensor '%s': %s", file, name, e.msg);
+    ob_matrix_init_sparse(w, f, rows, cols, t->data, aux);
+    return 0;
+}
+
 /* A matrix of optibench's container: U8 [rows, row_bytes] rows in the
- * format its file's metadata names ("optibench.format.<name>"). */
+ * format its file's metadata names ("optibench.format.<name>"); sparse
+ * formats U8 [bytes] (container_sparse). */
 static int container_mat(hf_ctx *h, const ob_tensor *t, const char *name, int64_t rows, int64_t cols, ob_matrix *w) {
-    const char *meta = NULL;
+    const char *meta = NULL, *file = h->dir;
     for (int i = 0; i < h->m->n_st && !meta; i++)
-        if (ob_st_find(h->m->st_files[i], name)) meta = ((ob_safetensors *)h->m->st_files[i])->metadata_json;
+        if (ob_st_find(h->m->st_files[i], name)) {
+            meta = ((ob_safetensors *)h->m->st_files[i])->metadata_json;
+            file = ((ob_safetensors *)h->m->st_files[i])->path;
+        }
     json_t *j = meta ? json_loads(meta, 0, NULL) : NULL;
     char key[300];
     snprintf(key, sizeof key, "optibench.format.%s", name);
@@ -119,12 +142,14 @@ static int container_mat(hf_ctx *h, const ob_tensor *t, const char *name, int64_
     if (f < OB_FMT_DENSE_COUNT)
         rc = ob_fail(h->err, OB_EFORMAT, "%s: tensor '%s': U8 rows without a known format in the metadata (%s)", h->dir,
                      name, fname ? fname : "none");
-    const ob_format_ops *ops = rc ? NULL : ob_format_get((ob_format)f);
-    if (!rc && (cols % ops->col_block || t->n_dims != 2 || t->shape[0] != rows ||
+    else if (ob_format_is_sparse((ob_format)f))
+        rc = container_sparse(h, t, file, name, (ob_format)f, rows, cols, w);
+    const ob_format_ops *ops = rc || ob_format_is_sparse((ob_format)f) ? NULL : ob_format_get((ob_format)f);
+    if (ops && (cols % ops->col_block || t->n_dims != 2 || t->shape[0] != rows ||
                 t->shape[1] != (int64_t)ops->row_bytes(cols)))
         rc = ob_fail(h->err, OB_EFORMAT, "%s: tensor '%s': %s rows of a %lld x %lld matrix must be U8 [%lld, %zu]", h->dir,
                      name, fname, (long long)rows, (long long)cols, (long long)rows, ops->row_bytes(cols));
-    if (!rc) ob_matrix_init(w, (ob_format)f, rows, cols, t->data);
+    if (ops && !rc) ob_matrix_init(w, (ob_format)f, rows, cols, t->data);
     json_decref(j);
     return rc;
 }

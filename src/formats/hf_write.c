@@ -13,6 +13,7 @@
 #include "formats/hf_write.h"
 #include "formats/safetensors.h"
 #include "kernels/quant.h"
+#include "kernels/sparse.h"
 #include "model/model.h"
 
 typedef struct {
@@ -155,11 +156,13 @@ static int add_gptq(writer *wr, const char *name, const ob_matrix *m, ob_err *er
 static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err) {
     if (wr->gptq && strstr(name, "layers.")) return add_gptq(wr, name, m, err);
     if (wr->container && (int)m->format >= OB_FMT_DENSE_COUNT) { /* the rows as they are */
-        int64_t shape[2] = {m->rows, (int64_t)m->row_bytes};
+        /* sparse rows vary in length: one U8 [bytes] (the loader rebuilds aux) */
+        const int sparse = ob_format_is_sparse(m->format);
+        int64_t shape[2] = {sparse ? (int64_t)ob_matrix_bytes(m) : m->rows, (int64_t)m->row_bytes};
         char key[300];
         snprintf(key, sizeof key, "optibench.format.%s", name);
         int rc = ob_st_writer_meta(wr->w, key, ob_format_name(m->format), err);
-        return rc ? rc : ob_st_writer_add(wr->w, name, OB_DT_U8, 2, shape, m->data, err);
+        return rc ? rc : ob_st_writer_add(wr->w, name, OB_DT_U8, sparse ? 1 : 2, shape, m->data, err);
     }
     int64_t shape[2] = {m->rows, m->cols};
     float *rowbuf = keep(wr, (size_t)m->rows * m->cols * sizeof(float));

@@ -10,12 +10,15 @@
  * Quantized formats (kernels/quant.h) bring their ops at the three levels
  * as one array each; here they are registered, and the AVX-512 entry (VNNI
  * integer dot products) is taken only when the CPU has AVX-512 VNNI,
- * otherwise the AVX2 one (which needs F16C for the fp16 block scales). */
+ * otherwise the AVX2 one (which needs F16C for the fp16 block scales).
+ * The sparse formats (kernels/sparse.h) likewise, their AVX-512 entry
+ * needing AVX-512 VBMI2 (vpexpandb / vpexpandw) besides VNNI. */
 #include <stdlib.h>
 #include <strings.h>
 
 #include "kernels/dense.h"
 #include "kernels/quant.h"
+#include "kernels/sparse.h"
 #include "kernels/vec.h"
 
 static const ob_format_ops *const quant_table[OB_FMT_COUNT] = {
@@ -68,9 +71,11 @@ const ob_format_ops *ob_format_get_at(ob_format fmt, ob_simd level) {
     if ((unsigned)fmt >= OB_FMT_COUNT) return NULL;
     if (level > ob_cpu_simd_max()) level = ob_cpu_simd_max();
     if ((int)fmt >= OB_FMT_DENSE_COUNT) {
-        const ob_format_ops *q = quant_table[fmt];
+        const int sparse = ob_format_is_sparse(fmt);
+        const ob_format_ops *q = sparse ? ob_sparse_ops[fmt - OB_FMT_SP_F32] : quant_table[fmt];
 #ifdef OB_HAVE_X86
-        if (level >= OB_SIMD_AVX512 && ob_cpu_has_vnni()) return &q[OB_SIMD_AVX512];
+        if (level >= OB_SIMD_AVX512 && ob_cpu_has_vnni() && (!sparse || ob_cpu_has_vbmi2()))
+            return &q[OB_SIMD_AVX512];
         if (level >= OB_SIMD_AVX2 && ob_cpu_has_f16c()) return &q[OB_SIMD_AVX2];
 #endif
         return &q[OB_SIMD_SCALAR];

@@ -17,6 +17,7 @@
 
 #include "kernels/matrix.h"
 #include "kernels/quant.h"
+#include "kernels/sparse.h"
 
 enum { MIN_TOKENS_PER_TASK = 32, MAX_MULTI = 8 };
 
@@ -225,4 +226,7 @@ void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, con
     m->ops = ob_format_get(fmt);
 }
 
-size_t ob_matrix_bytes(const ob_matrix *m) { return m->row_bytes * (size_t)m->rows; }
+size_t ob_matrix_bytes(const ob_matrix *m) {
+    if (!m->row_bytes && ob_format_is_sparse(m->format)) return (size_t)((const int64_t *)m->aux)[m->rows];
+    return m->row_bytes * (size_t)m->rows;
+}

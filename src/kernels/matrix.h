@@ -39,6 +39,12 @@ typedef enum {
     OB_FMT_NF4_DQ,   /* NF4 with the absmax values quantized to 8 bits      */
     OB_FMT_MXFP4,    /* OCP MX FP4: E2M1 x 32 + one E8M0 exponent           */
     OB_FMT_W8A8,     /* int8 per output row, activations int8 per token     */
+    /* Sparse storage of pruned weights (kernels/sparse.h, docs/sparsity.md):
+     * storage bitmask (SP), 2:4 (S24) or kept 32-column blocks (SB), each
+     * with values F32, F16, BF16, I8 (Q8_0's) or I4 (Q4_0's), in this order. */
+    OB_FMT_SP_F32, OB_FMT_SP_F16, OB_FMT_SP_BF16, OB_FMT_SP_I8, OB_FMT_SP_I4,
+    OB_FMT_S24_F32, OB_FMT_S24_F16, OB_FMT_S24_BF16, OB_FMT_S24_I8, OB_FMT_S24_I4,
+    OB_FMT_SB_F32, OB_FMT_SB_F16, OB_FMT_SB_BF16, OB_FMT_SB_I8, OB_FMT_SB_I4,
     OB_FMT_COUNT
 } ob_format;
 enum { OB_FMT_DENSE_COUNT = 3 };
@@ -49,9 +55,13 @@ typedef struct ob_matrix {
     int64_t rows, cols;   /* output and input features                    */
     ob_format format;
     const ob_format_ops *ops; /* kernels for format, set by ob_matrix_init */
-    size_t row_bytes;     /* bytes of one stored row                      */
+    size_t row_bytes;     /* bytes of one stored row; 0 when rows vary in
+                           * length (sparse SP_* / SB_*: see aux)         */
     const void *data;     /* rows * row_bytes bytes, row-major; borrowed  */
-    const void *aux;      /* format-specific side data (NULL for dense)   */
+    const void *aux;      /* format-specific side data (NULL for dense);
+                           * SP_* / SB_*: int64_t offsets[rows + 1], the
+                           * byte offset of each row in data, offsets[rows]
+                           * = bytes of data (kernels/sparse.h); borrowed */
 } ob_matrix;
 
 /* Kernels work on a row range [r0, r1) so that the caller can split rows
@@ -126,8 +136,11 @@ void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, cons
 /* Fills a matrix view over existing data (no copy) and picks its kernels
  * for the SIMD level in force.  For a quantized fmt, cols must be a
  * multiple of the format's col_block (callers check with
- * ob_format_get(fmt)->col_block). */
+ * ob_format_get(fmt)->col_block).  Sparse matrices are made with
+ * ob_matrix_init_sparse (kernels/sparse.h) instead. */
 void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, const void *data);
+/* Bytes of the matrix's data (for sparse formats with a row-offset table:
+ * offsets[rows], the table itself not counted). */
 size_t ob_matrix_bytes(const ob_matrix *m);
 
 /* Half-precision conversions (scalar, exact round-to-nearest-even). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/matrix.h"
+#include "kernels/sparse.h"
 #include "model/model.h"
 
 enum { KEEP = -2 };
@@ -45,6 +46,9 @@ static int target_format(const ob_quant_params *p, int def, const char *name, in
         if (!strcmp(eq + 1, "keep")) return KEEP;
         int f = ob_format_from_name(eq + 1);
         if (f < 0) return ob_fail(err, OB_EINVAL, "override '%s': unknown format '%s'", p->overrides[i], eq + 1), -1;
+        if (ob_format_is_sparse((ob_format)f))
+            return ob_fail(err, OB_EINVAL, "override '%s': %s is a sparse format, made by pruning, not by quantize",
+                           p->overrides[i], eq + 1), -1;
         return f;
     }
     if ((is_embd && !p->embeddings) || (is_out && !p->output)) return KEEP;
@@ -138,6 +142,8 @@ int ob_model_quantize(ob_model *m, const ob_quant_params *params, ob_pool *pool,
     if (report) memset(report, 0, sizeof *report);
     int def = p.format && !strcmp(p.format, "keep") ? KEEP : ob_format_from_name(p.format ? p.format : "");
     if (def == -1) return ob_fail(err, OB_EINVAL, "unknown weight format '%s'", p.format ? p.format : "(null)");
+    if (def >= 0 && ob_format_is_sparse((ob_format)def))
+        return ob_fail(err, OB_EINVAL, "%s is a sparse format, made by pruning, not by quantize", p.format);
     static const char *const lnames[7] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
     const int nl = m->cfg.n_layers, n_slots = 2 + 7 * nl;
     slot *s = calloc((size_t)n_slots, sizeof *s);
