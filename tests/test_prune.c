@@ -27,6 +27,8 @@
 #include "check.h"
 #include "compress/calib.h"
 #include "compress/prune.h"
+#include "compress/sparsify.h"
+#include "kernels/sparse.h"
 #include "eval/eval.h"
 #include "model/context.h"
 #include "model/model.h"
@@ -159,6 +161,8 @@ static int on_grid(const ob_prune_tensor *t, const float *W, int bits, int G) {
     return 1;
 }
 
+static ob_format ls_format(ob_model *m) { return m->layers[0].wq.format; }
+
 static void run(const char *model, ob_pool *pool, const int32_t *calib, const int32_t *held, int64_t n_held,
                 ob_prune_method meth, const char *pat, int qbits, run_out *o) {
     static const char *names[] = {"magnitude", "wanda", "sparsegpt"};
@@ -216,6 +220,45 @@ static void run(const char *model, ob_pool *pool, const int32_t *calib, const in
     CHECK(zero_ok, "%s %s: a pruned weight is not exactly 0 in the model", names[meth], pat);
     CHECK(nm_ok, "%s %s: a group does not keep exactly N", names[meth], pat);
     if (qbits) CHECK(grid_ok, "%s %s + gptq%d: a kept weight is off its grid", names[meth], pat, qbits);
+    /* into sparse storage: the same weights, pruned ones exactly 0 */
+    float *dense = malloc(sizeof(float) * 768 * 768), *back = malloc(sizeof(float) * 768);
+    ob_matrix before[7 * 8];
+    int nb = 0;
+    for (int i = 0; i < rep.n_tensors && nb < 7 * 8; i++) {
+        int l;
+        sscanf(rep.tensors[i].name, "blk.%d.", &l);
+        ob_linref ls[7];
+        ob_layer_linears(m, l, ls);
+        before[nb++] = *ls[i % 7].mat;
+    }
+    ob_sparsify_report sr;
+    const ob_format vf = qbits == 8 ? OB_FMT_Q8_0 : qbits == 4 ? OB_FMT_Q4_0 : OB_FMT_F32;
+    CHECK_OK(ob_model_sparsify(m, &rep, vf, OB_STORE_AUTO, qbits, p.quant_group, &sr, &err), &err);
+    int same = 1, sparse_all = 1;
+    for (int i = 0; i < sr.n_tensors && i < nb; i++) {
+        const ob_prune_tensor *t = &rep.tensors[i];
+        int l;
+        sscanf(t->name, "blk.%d.", &l);
+        ob_linref ls[7];
+        ob_layer_linears(m, l, ls);
+        const ob_matrix *now = ls[i % 7].mat;
+        sparse_all &= qbits == 0 || ob_format_is_sparse(now->format);
+        for (int64_t r = 0; r < t->rows; r++) {
+            before[i].ops->dequant_row(&before[i], r, dense);
+            now->ops->dequant_row(now, r, back);
+            for (int64_t c = 0; c < t->cols; c++)
+                same &= t->keep[r * t->cols + c] ? (qbits == 0 ? back[c] == dense[c]
+                                                               : fabsf(back[c] - dense[c]) <= 2e-3f * fabsf(dense[c]))
+                                                 : back[c] == 0.0f;
+        }
+    }
+    CHECK(same, "%s %s: stored sparse, a weight changed or a pruned one is not 0", names[meth], pat);
+    CHECK(sparse_all, "%s %s: a quantized matrix was not stored sparse", names[meth], pat);
+    printf("  stored: %.3f MB dense -> %.3f MB (%s)\n", sr.dense_bytes / 1e6, sr.bytes / 1e6,
+           ob_format_name(ls_format(m)));
+    free(sr.tensors);
+    free(dense);
+    free(back);
     ob_ppl_params pp = ob_ppl_default_params();
     pp.n_ctx = 128;
     ob_ppl_result pr;

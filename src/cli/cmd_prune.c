@@ -10,9 +10,11 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "compress/prune.h"
+#include "compress/sparsify.h"
 #include "formats/hf_write.h"
 #include "formats/mask_file.h"
 #include "kernels/matrix.h"
+#include "kernels/sparse.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -24,6 +26,10 @@ static void usage(FILE *f) {
             "  --then-quantize Q  gptq4, gptq8: GPTQ with the mask held (sparsegpt: jointly), symmetric,\n"
             "                     group --group (default 128)\n"
             "  --group G          quantization group, a multiple of 32\n"
+            "  --values V         how kept weights are stored: f32 (default), f16, bf16, int8, int4\n"
+            "                     (int8/int4: Q8_0/Q4_0 per 32 columns by RTN; implied by --then-quantize)\n"
+            "  --storage S        auto (default: the fewest bytes for each matrix's mask, dense included),\n"
+            "                     bitmask, 2:4, blocks, dense (docs/sparsity.md)\n"
             "  --damp D           sparsegpt / gptq dampening (default 0.01)\n"
             "  --calib PATH       calibration text: a file or a folder of .txt (default: the Brown corpus,\n"
             "                     npm " CLI_BROWN_SPEC "); magnitude: only to measure each tensor's error\n"
@@ -47,6 +53,7 @@ static int64_t file_size(const char *path) {
 
 int cmd_prune(int argc, char **argv) {
     const char *model = NULL, *out = NULL, *method = NULL, *pattern = "unstructured", *calib = NULL, *tq = NULL, *v;
+    const char *values = NULL, *storage = "auto";
     int nsamples = 128, seqlen = 0, seed = 0, threads = 0, group = 128, global = 0, have_s = 0, r;
     float sparsity = 0.5f, damp = 0.01f;
     for (int i = 1; i < argc; i++) {
@@ -54,7 +61,9 @@ int cmd_prune(int argc, char **argv) {
             (r = arg_str(argc, argv, &i, "--method", NULL, &method)) ||
             (r = arg_str(argc, argv, &i, "--pattern", NULL, &pattern)) ||
             (r = arg_str(argc, argv, &i, "--calib", NULL, &calib)) ||
-            (r = arg_str(argc, argv, &i, "--then-quantize", NULL, &tq))) {
+            (r = arg_str(argc, argv, &i, "--then-quantize", NULL, &tq)) ||
+            (r = arg_str(argc, argv, &i, "--values", NULL, &values)) ||
+            (r = arg_str(argc, argv, &i, "--storage", NULL, &storage))) {
             if (r < 0) return 2;
         } else if ((r = arg_str(argc, argv, &i, "--sparsity", NULL, &v))) {
             if (r < 0 || parse_float("prune", "--sparsity", v, &sparsity)) return 2;
@@ -116,6 +125,38 @@ int cmd_prune(int argc, char **argv) {
             return 2;
         }
     }
+    static const char *const vnames[][2] = {{"f32", "F32"}, {"f16", "F16"}, {"bf16", "BF16"}, {"int8", "Q8_0"},
+                                            {"int4", "Q4_0"}};
+    if (!values) values = pp.quant_bits == 8 ? "int8" : pp.quant_bits == 4 ? "int4" : "f32";
+    ob_format vfmt = (ob_format)-1;
+    for (int k = 0; k < 5; k++)
+        if (!strcmp(values, vnames[k][0])) vfmt = (ob_format)ob_format_from_name(vnames[k][1]);
+    if ((int)vfmt < 0) {
+        fprintf(stderr, "optibench prune: --values must be f32, f16, bf16, int8 or int4, not '%s'\n", values);
+        return 2;
+    }
+    if (pp.quant_bits && strcmp(values, pp.quant_bits == 8 ? "int8" : "int4")) {
+        fprintf(stderr, "optibench prune: --then-quantize %s stores int%d values, not %s\n", tq, pp.quant_bits, values);
+        return 2;
+    }
+    int store = -2;
+    if (!strcmp(storage, "auto")) store = OB_STORE_AUTO;
+    else if (!strcmp(storage, "bitmask")) store = OB_SPARSE_BITMASK;
+    else if (!strcmp(storage, "2:4")) store = OB_SPARSE_24;
+    else if (!strcmp(storage, "blocks")) store = OB_SPARSE_BLOCK;
+    else if (!strcmp(storage, "dense")) store = -3;
+    if (store == -2) {
+        fprintf(stderr, "optibench prune: --storage must be auto, bitmask, 2:4, blocks or dense, not '%s'\n", storage);
+        return 2;
+    }
+    if (store == OB_SPARSE_24 && !(pp.pattern.kind == OB_PAT_NM && pp.pattern.n == 2 && pp.pattern.m == 4)) {
+        fprintf(stderr, "optibench prune: --storage 2:4 needs --pattern 2:4\n");
+        return 2;
+    }
+    if (store == -3 && pp.quant_bits) {
+        fprintf(stderr, "optibench prune: --then-quantize results are stored sparse (their grid is kept exactly)\n");
+        return 2;
+    }
     /* magnitude with --calib: calibration only measures each tensor's error */
     const int calibrated = pp.method != OB_PRUNE_MAGNITUDE || pp.quant_bits || calib;
     pp.measure = calibrated;
@@ -144,6 +185,17 @@ int cmd_prune(int argc, char **argv) {
         fprintf(stderr, "prune: %s, calibration %s: %d x %d tokens, seed %d\n", method, desc, nsamples, seqlen, seed);
     }
     if (ob_model_prune(m, pool, toks, calibrated ? nsamples : 0, seqlen, &pp, &rep, &err)) goto fail;
+    ob_sparsify_report sr = {0};
+    if (store != -3) {
+        if (ob_model_sparsify(m, &rep, vfmt, store, pp.quant_bits, pp.quant_group, &sr, &err)) {
+            free(sr.tensors);
+            goto fail;
+        }
+    } else if (vfmt != OB_FMT_F32) {
+        ob_quant_params qp = ob_quant_default_params();
+        qp.format = ob_format_name(vfmt);
+        if (ob_model_quantize(m, &qp, pool, NULL, &err)) goto fail;
+    }
     /* the model, its mask and the report */
     if (ob_model_save_hf_container(m, out, OB_DT_F32, &err)) goto fail;
     const ob_tokenizer *tok = ob_model_tokenizer(m);
@@ -155,13 +207,16 @@ int cmd_prune(int argc, char **argv) {
         ob_fail(&err, OB_ENOMEM, "out of memory");
         goto fail;
     }
-    printf("| tensor | shape | sparsity | layer-output error |\n|---|---|---|---|\n");
+    printf("| tensor | shape | sparsity | layer-output error | stored as | dense MB | stored MB |\n"
+           "|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < rep.n_tensors; i++) {
         const ob_prune_tensor *t = &rep.tensors[i];
         ob_hf_llama_name(t->name, names[i], sizeof names[i]);
         me[i] = (ob_mask_entry){names[i], t->rows, t->cols, t->keep};
-        printf("| %s | %lldx%lld | %.4f | %.4g |\n", t->name, (long long)t->rows, (long long)t->cols,
-               (double)t->n_pruned / (double)(t->rows * t->cols), t->err);
+        const ob_sparsify_tensor *st = i < sr.n_tensors ? &sr.tensors[i] : NULL;
+        printf("| %s | %lldx%lld | %.4f | %.4g | %s | %.3f | %.3f |\n", t->name, (long long)t->rows,
+               (long long)t->cols, (double)t->n_pruned / (double)(t->rows * t->cols), t->err,
+               st ? ob_format_name(st->format) : "F32", st ? st->dense_bytes / 1e6 : NAN, st ? st->bytes / 1e6 : NAN);
     }
     char mp[2300], sp[2300];
     snprintf(mp, sizeof mp, "%s/mask.safetensors", out);
@@ -169,6 +224,10 @@ int cmd_prune(int argc, char **argv) {
     int mrc = ob_mask_save(mp, me, rep.n_tensors, &err);
     free(me);
     free(names);
+    if (sr.n_tensors)
+        printf("prune: pruned linear layers %.1f MB dense in %s -> %.1f MB stored (%.2fx smaller)\n",
+               sr.dense_bytes / 1e6, values, sr.bytes / 1e6, (double)sr.dense_bytes / (double)sr.bytes);
+    free(sr.tensors);
     if (mrc) goto fail;
     char pn[64];
     ob_pattern_name(&pp.pattern, pn, sizeof pn);
