@@ -5,14 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "compress/prune.h"
 #include "compress/sparsify.h"
 #include "formats/hf_write.h"
-#include "formats/mask_file.h"
+#include "cli/prune_out.h"
 #include "kernels/matrix.h"
 #include "kernels/sparse.h"
 
@@ -44,11 +43,6 @@ static void usage(FILE *f) {
 static void on_layer(void *user, int layer, int n_layers, double elapsed) {
     (void)user;
     fprintf(stderr, "prune: layer %d/%d done, %.1f s\n", layer, n_layers, elapsed);
-}
-
-static int64_t file_size(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
 int cmd_prune(int argc, char **argv) {
@@ -200,41 +194,13 @@ int cmd_prune(int argc, char **argv) {
     if (ob_model_save_hf_container(m, out, OB_DT_F32, &err)) goto fail;
     const ob_tokenizer *tok = ob_model_tokenizer(m);
     if (tok && ob_tokenizer_save_hf(tok, out, &err)) goto fail;
-    ob_mask_entry *me = calloc((size_t)rep.n_tensors, sizeof *me);
-    char (*names)[128] = calloc((size_t)rep.n_tensors, sizeof *names);
-    if (!me || !names) {
-        free(me), free(names);
-        ob_fail(&err, OB_ENOMEM, "out of memory");
-        goto fail;
-    }
-    printf("| tensor | shape | sparsity | layer-output error | stored as | dense MB | stored MB |\n"
-           "|---|---|---|---|---|---|---|\n");
-    for (int i = 0; i < rep.n_tensors; i++) {
-        const ob_prune_tensor *t = &rep.tensors[i];
-        ob_hf_llama_name(t->name, names[i], sizeof names[i]);
-        me[i] = (ob_mask_entry){names[i], t->rows, t->cols, t->keep};
-        const ob_sparsify_tensor *st = i < sr.n_tensors ? &sr.tensors[i] : NULL;
-        printf("| %s | %lldx%lld | %.4f | %.4g | %s | %.3f | %.3f |\n", t->name, (long long)t->rows,
-               (long long)t->cols, (double)t->n_pruned / (double)(t->rows * t->cols), t->err,
-               st ? ob_format_name(st->format) : "F32", st ? st->dense_bytes / 1e6 : NAN, st ? st->bytes / 1e6 : NAN);
-    }
-    char mp[2300], sp[2300];
-    snprintf(mp, sizeof mp, "%s/mask.safetensors", out);
-    snprintf(sp, sizeof sp, "%s/model.safetensors", out);
-    int mrc = ob_mask_save(mp, me, rep.n_tensors, &err);
-    free(me);
-    free(names);
-    if (sr.n_tensors)
-        printf("prune: pruned linear layers %.1f MB dense in %s -> %.1f MB stored (%.2fx smaller)\n",
-               sr.dense_bytes / 1e6, values, sr.bytes / 1e6, (double)sr.dense_bytes / (double)sr.bytes);
-    free(sr.tensors);
-    if (mrc) goto fail;
     char pn[64];
     ob_pattern_name(&pp.pattern, pn, sizeof pn);
-    printf("prune: %s %s, %.4f of %lld linear weights removed; weights %.1f MB dense -> %.1f MB in memory, "
-           "%.1f MB on disk; %.1f s\n",
-           method, pn, (double)rep.n_pruned / (double)rep.n_weights, (long long)rep.n_weights, bytes_before / 1e6,
-           ob_model_weight_bytes(m) / 1e6, file_size(sp) / 1e6, ob_now() - t0);
+    cli_prune_summary sum = {method, pn, values, tq, calibrated ? desc : NULL, ob_format_name(vfmt),
+                             pp.sparsity, ob_now() - t0, bytes_before};
+    int orc = cli_prune_outputs(out, m, &sum, &rep, &sr, &err);
+    free(sr.tensors);
+    if (orc) goto fail;
     rc = 0;
 fail:
     ob_prune_report_free(&rep);
