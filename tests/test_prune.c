@@ -26,6 +26,7 @@
 
 #include "check.h"
 #include "compress/calib.h"
+#include "compress/gptq.h"
 #include "compress/prune.h"
 #include "compress/sparsify.h"
 #include "kernels/sparse.h"
@@ -310,7 +311,64 @@ static void test_bad_input(const char *model) {
     ob_model_free(m);
 }
 
-int main(void) {
+static int write_raw(const char *dir, const char *name, const void *p, size_t n) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(p, 1, n, f);
+    return fclose(f) || w != n ? -1 : 0;
+}
+
+/* --dump DIR: SparseGPT cases for tests/ref/sparsegpt_np.py */
+static int dump(const char *dir) {
+    enum { R = 32, C = 256, N = 320 };
+    float *W = malloc(sizeof(float) * R * C), *X = malloc(sizeof(float) * N * C);
+    for (int i = 0; i < R * C; i++) W[i] = 0.05f * frand();
+    for (int t = 0; t < N; t++) /* correlated inputs with uneven scales */
+        for (int c = 0; c < C; c++)
+            X[t * C + c] = frand() * (1.0f + (float)(c % 7)) + (c ? 0.5f * X[t * C + c - 1] : 0.0f);
+    ob_err err = {0};
+    ob_hessian H;
+    if (ob_hessian_init(&H, C, &err) || ob_hessian_add(&H, X, N, &err)) return 1;
+    int rc = write_raw(dir, "W.bin", W, sizeof(float) * R * C) | write_raw(dir, "X.bin", X, sizeof(float) * N * C);
+    const struct {
+        int kind, n, m;
+        double s;
+        int bits, group;
+    } cases[] = {{0, 0, 0, 0.5, 0, 0}, {1, 2, 4, 0.5, 0, 0}, {0, 0, 0, 0.6, 4, 64}, {1, 4, 8, 0.5, 8, 128}};
+    char spec[512];
+    int at = snprintf(spec, sizeof spec, "%d %d %d\n", R, C, N);
+    for (int k = 0; k < 4; k++) {
+        ob_pattern pat = {cases[k].kind ? OB_PAT_NM : OB_PAT_UNSTRUCTURED, cases[k].n, cases[k].m, 1, 1};
+        ob_gptq_params p = ob_gptq_default_params();
+        p.q = (ob_qspec){cases[k].bits, cases[k].group, 1};
+        p.prune = &pat;
+        p.sparsity = cases[k].s;
+        p.no_quant = cases[k].bits == 0;
+        ob_gptq_result r;
+        if (ob_gptq_quantize(W, R, C, &H, &p, &r, &err)) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        char name[64];
+        snprintf(name, sizeof name, "keep%d.bin", k);
+        rc |= write_raw(dir, name, r.keep, (size_t)R * C);
+        snprintf(name, sizeof name, "w%d.bin", k);
+        rc |= write_raw(dir, name, r.wq, sizeof(float) * R * C);
+        at += snprintf(spec + at, sizeof spec - (size_t)at, "%d %d %d %.3f %d %d\n", cases[k].kind, cases[k].n,
+                       cases[k].m, cases[k].s, cases[k].bits, cases[k].group);
+        ob_gptq_result_free(&r);
+    }
+    rc |= write_raw(dir, "cases.txt", spec, strlen(spec));
+    ob_hessian_free(&H);
+    free(W);
+    free(X);
+    return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--dump")) return dump(argv[2]);
     test_kth();
     test_select();
     test_patterns();
