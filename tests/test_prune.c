@@ -400,6 +400,11 @@ int main(int argc, char **argv) {
     CHECK_OK(ob_eval_tokenize(ob_model_tokenizer(f32), text, len < 12000 ? len : 12000, 1, &held, &n_held, &err),
              &err);
     free(text);
+    ob_ppl_params pp0 = ob_ppl_default_params();
+    pp0.n_ctx = 128;
+    ob_ppl_result pr0;
+    CHECK_OK(ob_eval_ppl(f32, pool, held, n_held, &pp0, &pr0, NULL, &err), &err);
+    printf("dense fp32: held-out ppl %.2f\n", exp(pr0.nll_mean));
     ob_model_free(f32);
 
     const char *pats[] = {"unstructured", "2:4"};
