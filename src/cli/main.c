@@ -18,6 +18,7 @@ static const struct {
     {"logits", cmd_logits, "write raw logits for a token sequence (for tests)"},
     {"eval", cmd_eval, "perplexity, KL divergence and QA benchmarks (RACE, PubMedQA, SQuAD v2, GSM8K, ...)"},
     {"quantize", cmd_quantize, "quantize a model (rtn, dynamic, gptq, awq) to GGUF or a GPTQ checkpoint"},
+    {"report", cmd_report, "the HTML report (charts, Pareto frontier, recommendation) of a sweep's results"},
 };
 
 static void usage(FILE *f) {

@@ -131,6 +131,27 @@ static int write_object(ob_mlrun *r, const char *folder, const json_t *obj, ob_e
     return rc;
 }
 
+/* "file://" + path with every byte other than unreserved ones and '/'
+ * percent-encoded, as Python's Path.as_uri() writes it. */
+static int file_uri(const char *path, const char *suffix, char *buf, size_t size, ob_err *err) {
+    ob_sbuf b = {0};
+    ob_sbuf_puts(&b, "file://");
+    for (int part = 0; part < 2; part++)
+        for (const unsigned char *p = (const unsigned char *)(part ? suffix : path); *p; p++) {
+            if (isalnum(*p) || strchr("/-._~", *p))
+                ob_sbuf_putc(&b, (char)*p);
+            else
+                ob_sbuf_printf(&b, "%%%02X", *p);
+        }
+    int rc = 0;
+    if (b.oom || b.len >= size)
+        rc = ob_fail(err, OB_EINVAL, "%.200s...: path too long", path);
+    else
+        memcpy(buf, b.s, b.len + 1);
+    ob_sbuf_free(&b);
+    return rc;
+}
+
 /* ------------------------------------------------------------ experiments */
 
 static int write_yaml(const char *path, const ob_yfield *f, size_t n, ob_err *err) {
@@ -151,7 +172,7 @@ static int create_experiment(ob_mlstore *s, const char *id, const char *name, ob
         return ob_fail(err, OB_EIO, "%s: cannot create the experiment folder: %s", dir, strerror(errno));
     }
     if ((rc = join(meta, sizeof meta, err, "%s/%s%s", dir, "meta.yaml", "")) ||
-        (rc = join(loc, sizeof loc, err, "file://%s%s%s", dir, "", "")))
+        (rc = file_uri(dir, "", loc, sizeof loc, err)))
         return rc;
     int64_t t = now_ms();
     ob_yfield f[] = {
@@ -278,7 +299,7 @@ static char *user_name(void) {
 static int write_run_meta(const ob_mlrun *r, int status, int64_t end_ms, ob_err *err) {
     char meta[PATH_CAP], uri[PATH_CAP];
     int rc = join(meta, sizeof meta, err, "%s/%s%s", r->dir, "meta.yaml", "");
-    if (rc || (rc = join(uri, sizeof uri, err, "file://%s/%s%s", r->dir, "artifacts", ""))) return rc;
+    if (rc || (rc = file_uri(r->dir, "/artifacts", uri, sizeof uri, err))) return rc;
     ob_yfield f[] = {
         {"artifact_uri", OB_Y_STR, uri, 0},
         {"end_time", end_ms >= 0 ? OB_Y_INT : OB_Y_NULL, NULL, end_ms},

@@ -80,11 +80,14 @@ void ob_sbuf_double(ob_sbuf *b, double v) {
         return;
     }
     char txt[40];
+    if (v == floor(v) && fabs(v) < 1e16) { /* integral: no exponent ("40", not "4e+01") */
+        ob_sbuf_printf(b, "%.0f", v);
+        return;
+    }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(txt, sizeof txt, "%.*g", prec, v);
         if (strtod(txt, NULL) == v) break;
     }
-    /* Python's repr keeps a ".0" on integral values; readers accept both */
     ob_sbuf_puts(b, txt);
 }
 
