@@ -237,14 +237,15 @@ static int scan_experiments(const char *folder, const char *name, char *id, long
         if (e->d_name[0] == '.') continue;
         long long v = numeric_id(e->d_name);
         if (v > *max_id) *max_id = v;
-        if (!name || found) continue;
+        size_t len = strlen(e->d_name);
+        if (!name || found || len >= OB_MLFLOW_ID_MAX) continue; /* MLflow ids have at most 64 */
         char meta[PATH_CAP], got[1024], stage[64];
         ob_err ignore;
         if (join(meta, sizeof meta, &ignore, "%s/%s/%s", folder, e->d_name, "meta.yaml")) continue;
         if (ob_yaml_get(meta, "name", got, sizeof got, &ignore) != 1 || strcmp(got, name)) continue;
         if (ob_yaml_get(meta, "lifecycle_stage", stage, sizeof stage, &ignore) == 1 && strcmp(stage, "active"))
             continue;
-        snprintf(id, OB_MLFLOW_ID_MAX, "%s", e->d_name);
+        memcpy(id, e->d_name, len + 1);
         found = 1;
     }
     closedir(d);
