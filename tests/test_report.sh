@@ -14,25 +14,9 @@ build=${1:-build}
 ob="$build/optibench"
 root=$(cd "$(dirname "$0")/.." && pwd)
 py=/usr/bin/python3
-pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect_error NAME PATTERN CMD...: non-zero exit (not a crash), exactly one
-# stderr line, matching PATTERN
-expect_error() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/err")
-    if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then bad "$name: exit $rc"; cat "$tmp/err"; return; fi
-    if [ "$lines" -ne 1 ]; then bad "$name: $lines lines on stderr"; cat "$tmp/err"; return; fi
-    if ! grep -qE -- "$pat" "$tmp/err"; then bad "$name: '$(cat "$tmp/err")' lacks /$pat/"; return; fi
-    echo "ok  $name: $(cat "$tmp/err")"
-    ok
-}
+source "$(dirname "$0")/lib.sh"
 
 # --- the MLflow store, read back independently
 if "$build/tests/test_mlstore" --keep "$tmp/mlruns" >"$tmp/ml.log" 2>&1; then ok; else bad "test_mlstore --keep"; cat "$tmp/ml.log"; fi

@@ -59,6 +59,15 @@ void ob_html_head(ob_sbuf *b, const ob_report *r) {
                     "</nav>\n");
 }
 
+/* Appends the text of v, HTML-escaped. */
+static void json_html(ob_sbuf *b, const json_t *v) {
+    ob_sbuf t = {0};
+    ob_json_text(&t, v, 0);
+    if (t.oom) b->oom = 1;
+    if (t.s) ob_sbuf_html(b, t.s);
+    ob_sbuf_free(&t);
+}
+
 /* Appends a table cell for value v of column c: numbers right-aligned with
  * their exact value in data-v for sorting. */
 static void table_cell(ob_sbuf *b, const ob_result_col *c, const json_t *v) {
@@ -86,15 +95,7 @@ static void table_cell(ob_sbuf *b, const ob_result_col *c, const json_t *v) {
         return;
     }
     ob_sbuf_puts(b, "<td>");
-    if (json_is_string(v)) {
-        ob_sbuf_html(b, json_string_value(v));
-    } else if (json_is_boolean(v)) {
-        ob_sbuf_puts(b, json_is_true(v) ? "true" : "false");
-    } else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (s) ob_sbuf_html(b, s);
-        free(s);
-    }
+    json_html(b, v);
     ob_sbuf_puts(b, "</td>");
 }
 
@@ -144,12 +145,8 @@ static void machine_value(ob_sbuf *b, const char *key, const json_t *v) {
         ob_sbuf_html(b, txt);
     } else if (json_is_number(v) && !strcmp(key, "bandwidth_gbs")) {
         ob_sbuf_printf(b, "%.1f GB/s", json_number_value(v));
-    } else if (json_is_string(v)) {
-        ob_sbuf_html(b, json_string_value(v));
     } else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (s) ob_sbuf_html(b, s);
-        free(s);
+        json_html(b, v);
     }
 }
 

@@ -19,6 +19,7 @@
 #include "core/mapfile.h"
 #include "formats/fetch.h"
 #include "report/fileio.h"
+#include "report/results.h"
 #include "report/sbuf.h"
 #include "report/yamlio.h"
 
@@ -99,23 +100,6 @@ static int write_keyed(const ob_mlrun *r, const char *folder, const char *key, c
     return ob_write_atomic(path, data, len, err);
 }
 
-/* Writes the text of a JSON scalar into buf as MLflow's str() would. */
-static void scalar_text(const json_t *v, ob_sbuf *b) {
-    if (json_is_string(v))
-        ob_sbuf_puts(b, json_string_value(v));
-    else if (json_is_integer(v))
-        ob_sbuf_printf(b, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        ob_sbuf_double(b, json_real_value(v));
-    else if (json_is_boolean(v))
-        ob_sbuf_puts(b, json_is_true(v) ? "True" : "False");
-    else if (!json_is_null(v)) {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (s) ob_sbuf_puts(b, s);
-        free(s);
-    }
-}
-
 /* Writes every member of obj (may be NULL) into folder. */
 static int write_object(ob_mlrun *r, const char *folder, const json_t *obj, ob_err *err) {
     const char *k;
@@ -123,7 +107,7 @@ static int write_object(ob_mlrun *r, const char *folder, const json_t *obj, ob_e
     int rc = 0;
     json_object_foreach((json_t *)obj, k, v) {
         ob_sbuf b = {0};
-        scalar_text(v, &b);
+        ob_json_text(&b, v, 1);
         rc = b.oom ? ob_fail(err, OB_ENOMEM, "out of memory") : write_keyed(r, folder, k, b.s ? b.s : "", b.len, err);
         ob_sbuf_free(&b);
         if (rc) break;

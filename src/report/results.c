@@ -219,21 +219,30 @@ static void csv_field(ob_sbuf *b, const char *s) {
     ob_sbuf_putc(b, '"');
 }
 
-static void csv_value(ob_sbuf *b, const json_t *v) {
+void ob_json_text(ob_sbuf *b, const json_t *v, int python_bools) {
     if (!v || json_is_null(v)) return;
     if (json_is_string(v)) {
-        csv_field(b, json_string_value(v));
+        ob_sbuf_puts(b, json_string_value(v));
     } else if (json_is_integer(v)) {
         ob_sbuf_printf(b, "%lld", (long long)json_integer_value(v));
     } else if (json_is_real(v)) {
         ob_sbuf_double(b, json_real_value(v));
     } else if (json_is_boolean(v)) {
-        ob_sbuf_puts(b, json_is_true(v) ? "true" : "false");
+        ob_sbuf_puts(b, json_is_true(v) ? (python_bools ? "True" : "true") : (python_bools ? "False" : "false"));
     } else {
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (s) csv_field(b, s);
+        if (s) ob_sbuf_puts(b, s);
+        else b->oom = 1;
         free(s);
     }
+}
+
+static void csv_value(ob_sbuf *b, const json_t *v) {
+    ob_sbuf t = {0};
+    ob_json_text(&t, v, 0);
+    if (t.oom) b->oom = 1;
+    if (t.s) csv_field(b, t.s);
+    ob_sbuf_free(&t);
 }
 
 int ob_results_csv(const json_t *cells, ob_sbuf *out, ob_err *err) {

@@ -51,6 +51,12 @@ void ob_results_columns_free(ob_result_col *cols, size_t n);
 /* The value of column c in cell (borrowed), or NULL when absent. */
 json_t *ob_results_value(const json_t *cell, const ob_result_col *c);
 
+/* Appends the plain text of a JSON value: a string as it is, numbers in
+ * the shortest exact form, booleans as true/false (True/False with
+ * python_bools, as MLflow's str() writes them), nothing for null or NULL,
+ * and arrays or objects as compact JSON. */
+void ob_json_text(ob_sbuf *b, const json_t *v, int python_bools);
+
 /* Appends the CSV / JSONL text of cells to out. */
 int ob_results_csv(const json_t *cells, ob_sbuf *out, ob_err *err);
 int ob_results_jsonl(const json_t *cells, ob_sbuf *out, ob_err *err);

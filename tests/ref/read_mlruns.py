@@ -89,6 +89,15 @@ def walk_keys(folder, where):
     return sorted(keys)
 
 
+def add_unique(table, name, value, where, what):
+    """table[name] = value, unless value is None; two of a name is a problem."""
+    if value is None:
+        return
+    if name in table:
+        bad(where, f"two {what} named {name!r}")
+    table[name] = value
+
+
 def read_value(path):
     with open(path, encoding="utf-8") as f:
         return f.read()
@@ -208,12 +217,7 @@ def read_experiment(root, exp_id):
         path = os.path.join(exp_dir, entry)
         if not os.path.isdir(path) or entry in ("tags", "datasets", "traces"):
             continue
-        name, run = read_run(exp_id, path)
-        if run is None:
-            continue
-        if name in runs:
-            bad(path, f"two runs named {name!r}")
-        runs[name] = run
+        add_unique(runs, *read_run(exp_id, path), path, "runs")
     return meta.get("name"), {"id": exp_id, "runs": runs}
 
 
@@ -230,12 +234,7 @@ def main():
     for entry in sorted(os.listdir(root)):
         if entry.startswith(".") or not os.path.isdir(os.path.join(root, entry)):
             continue
-        name, exp = read_experiment(root, entry)
-        if exp is None:
-            continue
-        if name in experiments:
-            bad(root, f"two experiments named {name!r}")
-        experiments[name] = exp
+        add_unique(experiments, *read_experiment(root, entry), root, "experiments")
     if experiments.get("Default", {}).get("id") != "0":
         bad(root, "experiment 0 is not called Default")
     if problems:
