@@ -161,6 +161,10 @@ PY
 "$ob" report --results "$tmp/results.jsonl" --bw-mb 32 -o "$tmp/host.html" >/dev/null 2>&1 &&
     grep -q 'data-key="bandwidth_gbs"' "$tmp/host.html" && grep -q 'data-key="cores"' "$tmp/host.html" && ok || bad "host machine section"
 
+: >"$tmp/empty.jsonl"
+"$ob" report --results "$tmp/empty.jsonl" --bw-mb 0 -o "$tmp/empty.html" >/dev/null 2>&1 &&
+    grep -q "hold no runs" "$tmp/empty.html" && ok || bad "empty results"
+
 # --- bad input
 printf '{"recipe":"a","metrics":{}}\n{"recipe": "b", "metrics": {"ppl": 1,}}\n' >"$tmp/bad.jsonl"
 expect_error "malformed results line" "bad.jsonl:2: column" "$ob" report --results "$tmp/bad.jsonl" -o "$tmp/x.html" --bw-mb 0

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "report/fileio.h"
 #include "report/html_parts.h"
@@ -158,6 +157,7 @@ static void bounds_line(ob_sbuf *b, const ob_report *r) {
 static int section_recommendation(ob_sbuf *b, ob_report *r) {
     ob_sbuf_puts(b, "<section id=\"recommendation\">\n<h2>Recommendation</h2>\n");
     bounds_line(b, r);
+    if (!r->n_models) ob_sbuf_puts(b, "<p class=\"reason\">The results hold no runs.</p>\n");
     for (size_t m = 0; m < r->n_models; m++) {
         ob_recommendation rec;
         int base;
