@@ -12,6 +12,8 @@ done
 # node and npm may come from elsewhere than Debian; only the commands matter
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# headless Chromium renders the HTML report in tests/test_report.sh
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "setup: installing ${missing[*]}"
 sudo=""

@@ -6,25 +6,9 @@
 set -uo pipefail
 build=${1:-build}
 ob="$build/optibench"
-pass=0 fail=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect_error NAME PATTERN CMD...: non-zero exit (not a crash), exactly one
-# stderr line, matching PATTERN
-expect_error() {
-    local name=$1 pat=$2; shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$? lines
-    lines=$(wc -l <"$tmp/err")
-    if [ $rc -eq 0 ] || [ $rc -ge 128 ]; then bad "$name: exit $rc"; cat "$tmp/err"; return; fi
-    if [ "$lines" -ne 1 ]; then bad "$name: $lines lines on stderr"; cat "$tmp/err"; return; fi
-    if ! grep -qE -- "$pat" "$tmp/err"; then bad "$name: '$(cat "$tmp/err")' lacks /$pat/"; return; fi
-    echo "ok  $name: $(cat "$tmp/err")"
-    ok
-}
+source "$(dirname "$0")/lib.sh"
 
 # --- good paths on stories15M
 out=$("$ob" generate -m stories15M -p "Once upon a time" -n 40 --quiet-stats 2>&1)

@@ -17,6 +17,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Prints "optibench <cmd>: <msg>" to stderr and returns 1. */
 int cli_error(const char *cmd, const ob_err *err);
