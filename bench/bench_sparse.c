@@ -8,7 +8,8 @@
  * the weights come from memory.  Each figure is the median [min, max] of
  * REPS timed passes after one warm-up: microseconds per matvec, GB/s of
  * the format's bytes, and the speed-up over the dense format of the same
- * values (median time of dense / median time of sparse).
+ * values (per repetition dense time / sparse time; the formats of one
+ * value type take turns within each repetition).
  *
  * Weights ~ N(0, 0.02); masks: 50 % kept at random (SP), 2 of every 4 at
  * random (S24), half of the 32-column chunks (SB). */
@@ -88,28 +89,35 @@ static packed pack(ob_format f, const float *W, const uint8_t *keep, int64_t row
     return p;
 }
 
-/* median [min, max] microseconds of one matvec, weights from memory */
-static ob_stats time_matvec(ob_pool *pool, ob_format f, const packed *one, int64_t rows, int64_t cols, int reps) {
-    size_t copies = ((size_t)256 << 20) / one->bytes + 1;
-    if (copies < 3) copies = 3;
-    char *data = big(one->bytes * copies);
-    ob_matrix *m = must(malloc(copies * sizeof *m), copies * sizeof *m);
-    for (size_t c = 0; c < copies; c++) {
-        memcpy(data + c * one->bytes, one->data, one->bytes);
-        if (ob_format_is_sparse(f)) ob_matrix_init_sparse(&m[c], f, rows, cols, data + c * one->bytes, one->aux);
-        else ob_matrix_init(&m[c], f, rows, cols, data + c * one->bytes);
+/* copies of one packed matrix, cycled so that they never stay cached */
+typedef struct {
+    ob_format f;
+    char *data;
+    ob_matrix *m;
+    size_t copies, bytes;
+    double us[MAX_REPS];
+} runner;
+
+static void runner_init(runner *u, ob_format f, const packed *one, int64_t rows, int64_t cols) {
+    u->f = f;
+    u->bytes = one->bytes;
+    u->copies = ((size_t)256 << 20) / one->bytes + 1;
+    if (u->copies < 3) u->copies = 3;
+    u->data = big(one->bytes * u->copies);
+    u->m = must(malloc(u->copies * sizeof *u->m), u->copies * sizeof *u->m);
+    for (size_t c = 0; c < u->copies; c++) {
+        char *d = u->data + c * one->bytes;
+        memcpy(d, one->data, one->bytes);
+        if (ob_format_is_sparse(f)) ob_matrix_init_sparse(&u->m[c], f, rows, cols, d, one->aux);
+        else ob_matrix_init(&u->m[c], f, rows, cols, d);
     }
-    float *x = big((size_t)cols * 4), *y = big((size_t)rows * 4);
-    for (int64_t i = 0; i < cols; i++) x[i] = 0.01f * (float)(i % 100) - 0.5f;
-    ob_workspace ws = {big(ob_linear_ws_bytes(cols, 1)), ob_linear_ws_bytes(cols, 1)};
-    double v[MAX_REPS];
-    for (int r = -1; r < reps; r++) {
-        double t0 = ob_now();
-        for (size_t c = 0; c < copies; c++) ob_linear(pool, &m[c], x, 1, y, &ws);
-        if (r >= 0) v[r] = (ob_now() - t0) / (double)copies * 1e6;
-    }
-    free(data), free(m), free(x), free(y), free(ws.data);
-    return ob_stats_of(v, reps);
+}
+
+/* microseconds of one matvec, averaged over one pass through the copies */
+static double runner_pass(runner *u, ob_pool *pool, const float *x, float *y, const ob_workspace *ws) {
+    double t0 = ob_now();
+    for (size_t c = 0; c < u->copies; c++) ob_linear(pool, &u->m[c], x, 1, y, ws);
+    return (ob_now() - t0) / (double)u->copies * 1e6;
 }
 
 int main(int argc, char **argv) {
@@ -142,30 +150,48 @@ int main(int argc, char **argv) {
         const char *what;
     } kinds[] = {{-1, MASK_RANDOM, "dense"}, {OB_SPARSE_BITMASK, MASK_RANDOM, "50% random"},
                  {OB_SPARSE_24, MASK_24, "2:4"}, {OB_SPARSE_BLOCK, MASK_BLOCK, "50% of 32-col blocks"}};
-    printf("\n%-10s %-8s %-21s %9s %27s %22s %8s\n", "shape", "format", "mask", "MB", "us per matvec", "GB/s",
-           "speed-up");
+    printf("\n%-10s %-8s %-21s %9s %27s %22s %20s\n", "shape", "format", "mask", "MB", "us per matvec", "GB/s",
+           "speed-up vs dense");
     uint64_t s = 7;
+    enum { NK = sizeof kinds / sizeof kinds[0] };
     for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
         const int64_t rows = shapes[sh].rows, cols = shapes[sh].cols;
-        float *W = big((size_t)(rows * cols) * 4);
+        float *W = big((size_t)(rows * cols) * 4), *x = big((size_t)cols * 4), *y = big((size_t)rows * 4);
         uint8_t *keep = big((size_t)(rows * cols));
+        for (int64_t i = 0; i < cols; i++) x[i] = 0.01f * (float)(i % 100) - 0.5f;
+        ob_workspace ws = {big(ob_linear_ws_bytes(cols, 1)), ob_linear_ws_bytes(cols, 1)};
         for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
-            double dense_us = 0;
-            for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            /* the dense format and its sparse ones take turns in every
+             * repetition, so that a slow moment (other work on the machine)
+             * falls on all of them alike; speed-up = median of the per-
+             * repetition ratios */
+            runner u[NK];
+            for (size_t k = 0; k < NK; k++) {
                 const ob_format f = kinds[k].storage < 0 ? values[v] : ob_sparse_format(values[v], kinds[k].storage);
                 make_problem(rows, cols, kinds[k].mask, &s, W, keep);
                 packed p = pack(f, W, keep, rows, cols);
-                ob_stats t = time_matvec(pool, f, &p, rows, cols, reps);
-                if (k == 0) dense_us = t.median;
-                printf("%-10s %-8s %-21s %9.2f %8.0f [%7.0f, %7.0f] %6.1f [%5.1f, %5.1f] %7.2fx\n", shapes[sh].name,
-                       ob_format_name(f), kinds[k].what, (double)p.bytes / 1e6, t.median, t.min, t.max,
-                       (double)p.bytes / t.median / 1e3, (double)p.bytes / t.max / 1e3,
-                       (double)p.bytes / t.min / 1e3, dense_us / t.median);
+                runner_init(&u[k], f, &p, rows, cols);
+                free(p.data); /* p.aux lives on in the copies' views, freed below */
+            }
+            for (int r = -1; r < reps; r++)
+                for (size_t k = 0; k < NK; k++) {
+                    double us = runner_pass(&u[k], pool, x, y, &ws);
+                    if (r >= 0) u[k].us[r] = us;
+                }
+            for (size_t k = 0; k < NK; k++) {
+                double ratio[MAX_REPS], us[MAX_REPS];
+                for (int r = 0; r < reps; r++) ratio[r] = u[0].us[r] / u[k].us[r];
+                memcpy(us, u[k].us, sizeof us);
+                ob_stats t = ob_stats_of(us, reps), q = ob_stats_of(ratio, reps);
+                printf("%-10s %-8s %-21s %9.2f %8.0f [%7.0f, %7.0f] %6.1f [%5.1f, %5.1f] %6.2fx [%4.2f, %4.2f]\n",
+                       shapes[sh].name, ob_format_name(u[k].f), kinds[k].what, (double)u[k].bytes / 1e6, t.median,
+                       t.min, t.max, (double)u[k].bytes / t.median / 1e3, (double)u[k].bytes / t.max / 1e3,
+                       (double)u[k].bytes / t.min / 1e3, q.median, q.min, q.max);
                 fflush(stdout);
-                free(p.data), free(p.aux);
+                free((void *)u[k].m[0].aux), free(u[k].data), free(u[k].m);
             }
         }
-        free(W), free(keep);
+        free(W), free(keep), free(x), free(y), free(ws.data);
     }
     ob_pool_free(pool);
     return 0;

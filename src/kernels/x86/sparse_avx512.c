@@ -77,7 +77,7 @@ INLINE __m256i decode_i(int vt, uint32_t mask, int k, int k0, const uint8_t *c) 
         return _mm256_xor_si256(_mm256_maskz_expandloadu_epi8((__mmask32)mask, c), _mm256_set1_epi8((char)0x80));
     /* nibble i to byte i: qword q of the result takes codes 8q .. 8q+7 from
      * bytes 4q .. 4q+3, held in qword q of [b0-7 | b0-7 | b8-15 | b8-15] */
-    const __m128i b = _mm_maskz_loadu_epi8((__mmask16)((1u << ((k + 1) / 2)) - 1), c);
+    const __m128i b = _mm_maskz_loadu_epi8((__mmask16)((1u << (((unsigned)k + 1) >> 1)) - 1), c);
     const __m256i q = _mm256_permute4x64_epi64(_mm256_castsi128_si256(b), 0x50);
     const __m256i at = _mm256_set_epi64x(0x3c3834302c282420LL, 0x1c1814100c080400LL, 0x3c3834302c282420LL,
                                          0x1c1814100c080400LL);

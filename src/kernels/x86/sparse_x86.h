@@ -87,8 +87,10 @@ INLINE void tile_f(int st, int vt, const ob_matrix *W, int64_t r, const float *X
     uint8_t buf[MAX_BODY + OVERREAD + 1];
     ob_sp_cursor cur[NR_MAX];
     VF acc[NR_MAX][NT_MAX];
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++) {
         ob_sp_open(W, st, r + i, &cur[i]);
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) acc[i][t] = vf_zero();
     }
     prefetcher pf;
@@ -109,13 +111,17 @@ INLINE void tile_f(int st, int vt, const ob_matrix *W, int64_t r, const float *X
         for (int t = 0; t < NT; t++) {
             const float *x = X + t * W->cols + col;
             VF xv[NV];
+#pragma GCC unroll 4
             for (int v = 0; v < NV; v++) xv[v] = vf_load(x + v * VF_N);
 #pragma GCC unroll 4
             for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
                 for (int v = 0; v < NV; v++) acc[i][t] = vf_fma(w[i][v], xv[v], acc[i][t]);
         }
     }
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) out[t * ldo + i] = vf_hsum(acc[i][t]);
 }
 
@@ -127,8 +133,10 @@ INLINE void tile_i(int st, int vt, const ob_matrix *W, int64_t r, const ob_blk_q
     uint8_t buf[MAX_BODY + OVERREAD + 1];
     ob_sp_cursor cur[NR_MAX];
     __m256 acc[NR_MAX][NT_MAX];
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++) {
         ob_sp_open(W, st, r + i, &cur[i]);
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) acc[i][t] = _mm256_setzero_ps();
     }
     prefetcher pf;
@@ -150,14 +158,16 @@ INLINE void tile_i(int st, int vt, const ob_matrix *W, int64_t r, const ob_blk_q
         }
 #pragma GCC unroll 4
         for (int t = 0; t < NT; t++) {
-            const ob_blk_q8a *a = X + t * nbx + col / OB_SP_COLS;
+            const ob_blk_q8a *a = X + t * nbx + ((uint64_t)col >> 5); /* col / 32 */
             const act_t ax = act_load(vt, a);
 #pragma GCC unroll 4
             for (int i = 0; i < NR; i++)
                 acc[i][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(idot(w[i], ax)), _mm256_set1_ps(d[i] * a->d), acc[i][t]);
         }
     }
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) out[t * ldo + i] = ob_hsum8(acc[i][t]);
 }
 
