@@ -20,7 +20,7 @@ static const int lin_site[N_LIN] = {OB_SITE_QKV, OB_SITE_QKV, OB_SITE_QKV, OB_SI
                                     OB_SITE_GATE_UP, OB_SITE_GATE_UP, OB_SITE_DOWN};
 
 ob_struct_params ob_struct_default_params(void) {
-    ob_struct_params p = {.kind = OB_STRUCT_FFN, .sparsity = 0.0, .ffn_multiple = 32, .act_norm = NULL};
+    ob_struct_params p = {.kind = OB_STRUCT_FFN, .sparsity = 0.0, .multiple = 0, .act_norm = NULL};
     return p;
 }
 
@@ -37,6 +37,17 @@ static void layer_lins(ob_layer *L, ob_matrix *ms[N_LIN]) {
 }
 
 static int64_t round_even(double x) { return (int64_t)nearbyint(x); }
+
+/* Units kept of n at sparsity s: a multiple of M when n is one
+ * (structured.h), otherwise n - round(s * n). */
+static int64_t kept_count(int64_t n, double s, int M) {
+    if (M > 1 && n % M == 0) return round_even((1.0 - s) * (double)n / M) * M;
+    return n - round_even(s * (double)n);
+}
+
+static int multiple(const ob_struct_params *p) {
+    return p->multiple > 0 ? p->multiple : (p->kind == OB_STRUCT_FFN || p->kind == OB_STRUCT_FFN_HEADS) ? 32 : 1;
+}
 
 /* ------------------------------------------------------------- the plan */
 
@@ -64,14 +75,6 @@ static int check_layer(ob_model *m, const ob_struct_params *p, int l, plan *pl, 
                            l, lin_names[k]);
     }
     const double s = p->sparsity;
-    if (do_ffn(p->kind)) {
-        int F = L->ffn_dim, M = p->ffn_multiple > 0 ? p->ffn_multiple : 32;
-        if (F % M) M = 1;
-        pl->ffn_keep = (int)round_even((1.0 - s) * F / M) * M;
-        if (pl->ffn_keep < 1)
-            return ob_fail(err, OB_EINVAL, "structured pruning: sparsity %g leaves no FFN neuron of %d in layer %d "
-                           "(kept counts are multiples of %d)", s, F, l, M);
-    }
     if (do_heads(p->kind)) {
         int g = L->n_heads / L->n_kv_heads;
         if (g > 1) {
@@ -86,10 +89,17 @@ static int check_layer(ob_model *m, const ob_struct_params *p, int l, plan *pl, 
                                s, L->n_heads, l);
         }
     }
+    if (do_ffn(p->kind)) {
+        int F = L->ffn_dim, M = F % multiple(p) ? 1 : multiple(p);
+        pl->ffn_keep = (int)kept_count(F, s, M);
+        if (pl->ffn_keep < 1)
+            return ob_fail(err, OB_EINVAL, "structured pruning: sparsity %g leaves no FFN neuron of %d in layer %d "
+                           "(kept counts are multiples of %d)", s, F, l, M);
+    }
     if (p->kind == OB_STRUCT_CHANNELS_IN || p->kind == OB_STRUCT_CHANNELS_OUT)
         for (int k = 0; k < N_LIN; k++) {
             int64_t n = p->kind == OB_STRUCT_CHANNELS_OUT ? ms[k]->rows : ms[k]->cols;
-            if (n - round_even(s * (double)n) < 1)
+            if (kept_count(n, s, multiple(p)) < 1)
                 return ob_fail(err, OB_EINVAL, "structured pruning: sparsity %g leaves no %s of blk.%d.%s (%lld)", s,
                                p->kind == OB_STRUCT_CHANNELS_OUT ? "row" : "column", l, lin_names[k], (long long)n);
         }
@@ -304,7 +314,7 @@ static int prune_channels(pruner *pr, const ob_struct_params *p, int l) {
     for (int k = 0; k < N_LIN && !rc; k++) {
         ob_matrix *W = ms[k];
         const float *a = act(p, l, lin_site[k]);
-        const int64_t n = out ? W->rows : W->cols, n_drop = round_even(p->sparsity * (double)n);
+        const int64_t n = out ? W->rows : W->cols, n_drop = n - kept_count(n, p->sparsity, multiple(p));
         if (n_drop == 0) continue;
         scratch s;
         if (!(rc = scratch_new(pr, n, &s))) {

@@ -29,13 +29,15 @@
  *   CHANNELS_IN   the same for input columns (dim=1), with an in_keep map.
  *
  * Counts (round() is round-half-to-even, as Python's round in torch):
- *   FFN       kept = round((1 - s) * ffn_dim / M) * M with M = ffn_multiple
- *             (default 32, so down's input stays a whole number of the
- *             quantized formats' 32-wide blocks); M = 1 when ffn_dim is not
- *             a multiple of M.
+ *   FFN       kept = round((1 - s) * ffn_dim / M) * M with M = multiple
+ *             (default 32 here, so down's input stays a whole number of
+ *             the quantized formats' 32-wide blocks).
  *   HEADS     removed per group = round(s * g) (GQA) or round(s * n_heads)
  *             (MHA).
- *   CHANNELS  removed = round(s * n) of the n rows or columns.
+ *   CHANNELS  of the n rows or columns, removed = round(s * n), exactly as
+ *             torch does (multiple default 1); with multiple M > 1, kept =
+ *             round((1 - s) * n / M) * M, so the matrices can be quantized.
+ *   A width that is not itself a multiple of M is rounded as with M = 1.
  * The report gives what was achieved.
  *
  * Refused before anything changes (OB_EINVAL / OB_EUNSUP, one line): a
@@ -64,7 +66,8 @@ typedef enum {
 typedef struct ob_struct_params {
     ob_struct_kind kind;
     double sparsity;      /* fraction of units to remove, in [0, 1)          */
-    int ffn_multiple;     /* FFN: kept neurons a multiple of this (0: 32)    */
+    int multiple;         /* kept counts a multiple of this (0: 32 for FFN,
+                             1 for channels; see Counts above)              */
     /* Optional calibration (NULL: plain L1).  act_norm[l * OB_N_SITES + site]
      * is layer l's per-input-channel L2 norm ||X_j|| over the calibration
      * tokens at input site `site` (model/context.h): QKV and GATE_UP dim
