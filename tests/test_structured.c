@@ -251,11 +251,11 @@ static void test_ffn(const char *path, const char *label, double s, int use_act)
         CHECK(t && t->cols_before == F && t->cols_after == keep && fabs(t->sparsity - want) < 1e-12 &&
                   fabs(want - s) <= 16.0 / F + 1e-9,
               "%s: ffn_down sparsity %g, expected %g (target %g, multiples of 32)", label, t ? t->sparsity : -1, want, s);
-        CHECK(rep.n_tensors == 3 * nl && rep.bytes_after < rep.bytes_before && rep.ffn_after == keep,
-              "%s: report has %d tensors, bytes %lld -> %lld", label, rep.n_tensors, (long long)rep.bytes_before,
-              (long long)rep.bytes_after);
+        CHECK(rep.n_tensors == 3 * nl && rep.after.bytes < rep.before.bytes && rep.after.ffn == keep,
+              "%s: report has %d tensors, bytes %lld -> %lld", label, rep.n_tensors, (long long)rep.before.bytes,
+              (long long)rep.after.bytes);
         printf("%s: ffn %d -> %d (%.1f%% of neurons), weights %.2f -> %.2f MB\n", label, F, keep, 100.0 * want,
-               rep.bytes_before / 1e6, rep.bytes_after / 1e6);
+               rep.before.bytes / 1e6, rep.after.bytes / 1e6);
         compare(p, z, label);
         ob_struct_report_free(&rep);
         ob_model_free(p);
@@ -364,7 +364,7 @@ static void test_channels(const char *path, const char *label, double s, int out
               "%s: attn_q has no %s map", label, out ? "out" : "in");
         printf("%s: %s-channels at %g: blk.0.attn_q stored %lldx%lld of %lldx%lld, weights %.2f -> %.2f MB\n", label,
                out ? "out" : "in", s, (long long)q->rows, (long long)q->cols, (long long)ob_matrix_out_dim(q),
-               (long long)ob_matrix_in_dim(q), rep.bytes_before / 1e6, rep.bytes_after / 1e6);
+               (long long)ob_matrix_in_dim(q), rep.before.bytes / 1e6, rep.after.bytes / 1e6);
         compare(p, z, label);
         ob_struct_report_free(&rep);
         ob_model_free(p);

@@ -347,6 +347,12 @@ static void widest_layers(ob_model *m) {
     }
 }
 
+static ob_struct_sizes sizes(const ob_model *m) {
+    ob_struct_sizes z = {ob_model_weight_bytes(m), ob_model_n_params(m), m->layers[0].ffn_dim, m->layers[0].n_heads,
+                         m->layers[0].n_kv_heads};
+    return z;
+}
+
 int ob_prune_structured(ob_model *m, const ob_struct_params *p, ob_struct_report *rep, ob_err *err) {
     if (rep) memset(rep, 0, sizeof *rep);
     if (!p) return ob_fail(err, OB_EINVAL, "structured pruning: no parameters");
@@ -366,13 +372,7 @@ int ob_prune_structured(ob_model *m, const ob_struct_params *p, ob_struct_report
         if (rep) rep->tensors = calloc((size_t)nl * N_LIN, sizeof *rep->tensors);
         if (!pr.buf || (rep && !rep->tensors)) rc = ob_fail(err, OB_ENOMEM, "structured pruning: out of memory");
     }
-    if (!rc && rep) {
-        rep->bytes_before = ob_model_weight_bytes(m);
-        rep->params_before = ob_model_n_params(m);
-        rep->ffn_before = m->layers[0].ffn_dim;
-        rep->heads_before = m->layers[0].n_heads;
-        rep->kv_heads_before = m->layers[0].n_kv_heads;
-    }
+    if (!rc && rep) rep->before = sizes(m);
     for (int l = 0; l < nl && !rc; l++) {
         if (do_heads(p->kind)) rc = prune_heads(&pr, p, l, plans[l].heads_drop);
         if (!rc && do_ffn(p->kind)) rc = prune_ffn(&pr, p, l, plans[l].ffn_keep);
@@ -382,13 +382,7 @@ int ob_prune_structured(ob_model *m, const ob_struct_params *p, ob_struct_report
         widest_layers(m);
         rc = ob_model_validate(m, "structured pruning", err);
     }
-    if (!rc && rep) {
-        rep->bytes_after = ob_model_weight_bytes(m);
-        rep->params_after = ob_model_n_params(m);
-        rep->ffn_after = m->layers[0].ffn_dim;
-        rep->heads_after = m->layers[0].n_heads;
-        rep->kv_heads_after = m->layers[0].n_kv_heads;
-    }
+    if (!rc && rep) rep->after = sizes(m);
     if (rc && rep) ob_struct_report_free(rep);
     free(plans);
     free(pr.buf);

@@ -87,13 +87,17 @@ typedef struct ob_struct_tensor {
     double sparsity;
 } ob_struct_tensor;
 
+/* The model's size: ob_model_weight_bytes, ob_model_n_params, and layer
+ * 0's widths (all layers change alike). */
+typedef struct ob_struct_sizes {
+    int64_t bytes, params;
+    int ffn, heads, kv_heads;
+} ob_struct_sizes;
+
 typedef struct ob_struct_report {
     int n_tensors;
     ob_struct_tensor *tensors;  /* [n_tensors], owned: ob_struct_report_free */
-    int64_t bytes_before, bytes_after;  /* ob_model_weight_bytes            */
-    int64_t params_before, params_after;
-    /* layer 0's widths before and after (all layers change alike) */
-    int ffn_before, ffn_after, heads_before, heads_after, kv_heads_before, kv_heads_after;
+    ob_struct_sizes before, after;
 } ob_struct_report;
 
 void ob_struct_report_free(ob_struct_report *r);
