@@ -422,6 +422,12 @@ static void test_roundtrip(const char *path, const char *label) {
         if (!p) continue;
         snprintf(dir, sizeof dir, "%s/%s-ch%d-container", tmpdir, label, out);
         CHECK_OK(ob_model_save_hf_container(p, dir, OB_DT_F32, &err), &err);
+        char cfg[700];
+        snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+        json_t *j = json_load_file(cfg, 0, NULL);
+        CHECK(json_is_true(json_object_get(json_object_get(j, "quantization_config"), "index_maps")),
+              "%s: container config.json does not mark index_maps", label);
+        json_decref(j);
         ob_model *b = load(dir);
         if (b) {
             const ob_matrix *q = &b->layers[0].wq;

@@ -233,9 +233,11 @@ static int write_config(const ob_model *m, const char *dir, ob_dtype dt, const w
                                       "low_freq_factor", (double)c->rope_low_freq_factor, "high_freq_factor",
                                       (double)c->rope_high_freq_factor, "original_max_position_embeddings",
                                       c->rope_orig_max_pos));
-    if (wr->container)
-        json_object_set_new(j, "quantization_config",
-                            json_pack("{s:s, s:i, s:b}", "quant_method", "optibench", "version", 1, "index_maps", wr->maps));
+    if (wr->container) {
+        json_t *qc = json_pack("{s:s, s:i}", "quant_method", "optibench", "version", 1);
+        if (wr->maps) json_object_set_new(qc, "index_maps", json_true()); /* channel-pruned matrices (hf_maps.h) */
+        json_object_set_new(j, "quantization_config", qc);
+    }
     if (wr->gptq) {
         int64_t G = ob_qgroup_size((ob_format)wr->qfmt, 1 << 30);
         json_object_set_new(j, "quantization_config",
