@@ -189,7 +189,7 @@ int ob_sparse_pack(ob_format f, const float *W, const uint8_t *keep, int64_t row
     const int64_t nb = cols / OB_SP_COLS;
     if (st != OB_SPARSE_24 && !aux) return ob_fail(err, OB_EINVAL, "sparse pack: %s needs its row-offset table", ob_format_name(f));
     uint8_t *const base = data, *out = base;
-    int64_t *off = aux;
+    int64_t *off = st == OB_SPARSE_24 ? NULL : aux; /* S24 has no table (aux may be NULL or empty) */
     for (int64_t r = 0; r < rows; r++) {
         const float *wr = W + r * cols;
         const uint8_t *kr = keep + r * cols;
