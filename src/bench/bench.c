@@ -221,6 +221,7 @@ static void row_finish(ob_bench_row *row, row_samples *s, int64_t bytes_per_toke
     row->decode_tps = ob_stats_of(s->dtps, row->reps);
     row->token_ms = ob_stats_of(s->steps, row->reps * row->n_gen);
     row->decode_gbs = (double)bytes_per_token * row->decode_tps.median / row->n_parallel / 1e9;
+    row->read_bw_gbs = NAN;
 }
 
 static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, int P, int B,
@@ -378,6 +379,7 @@ int ob_bench_run(ob_model *m, ob_pool *pool, const ob_bench_params *params, ob_b
             rc = run_test(m, pool, &p, p.prompt_lens[i], p.batches[j], r, &r->rows[r->n_rows], err);
             r->n_rows++; /* counted even on failure: its buffers are freed with the result */
             if (rc) goto done;
+            r->rows[r->n_rows - 1].read_bw_gbs = r->read_bw_gbs;
         }
     r->energy_j = rows_energy(r);
     r->peak_rss_bytes = ob_proc_peak_rss();

@@ -97,6 +97,7 @@ typedef struct ob_bench_row {
     double avg_power_w;   /* energy_j / wall_s; NAN when unavailable             */
     double decode_gbs;    /* weight bytes read per decode step * steps per second
                              (bytes_per_token * median decode tok/s / B) / 1e9   */
+    double read_bw_gbs;   /* the run's measured read bandwidth (this pool), NAN  */
     char test_time[32];   /* UTC start of the test, "2026-01-02T03:04:05Z"        */
 } ob_bench_row;
 
