@@ -137,13 +137,12 @@ static int write_out(const ob_bench_result *r, const bench_args *a, ob_err *err)
     return rc;
 }
 
-/* "optibench bench: MSG" on stderr (the library's own "bench: " prefix
- * dropped) and returns code. */
-static int fail(const ob_err *err, int code) {
+/* "optibench bench: MSG" on stderr, the library's own "bench: " prefix
+ * dropped. */
+static void report(const ob_err *err) {
     const char *msg = err->msg[0] ? err->msg : "failed";
     if (!strncmp(msg, "bench: ", 7)) msg += 7;
     fprintf(stderr, "optibench bench: %s\n", msg);
-    return code;
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -156,7 +155,7 @@ int cmd_bench(int argc, char **argv) {
     char path[2048];
     int rc = parse_args(argc, argv, &a);
     if (rc == 1) rc = 0; /* --help */
-    else if (rc == 0 && ob_bench_check(&a.p, 0, &err)) rc = fail(&err, 2);
+    else if (rc == 0 && ob_bench_check(&a.p, 0, &err)) rc = 2; /* reported below */
     else if (rc == 0) {
         rc = 1;
         if (cli_resolve_model(a.model, path, sizeof path, &err) || ob_model_load(path, NULL, &m, &err)) goto done;
@@ -177,7 +176,7 @@ int cmd_bench(int argc, char **argv) {
         rc = 0;
     }
 done:
-    if (rc && err.msg[0]) fail(&err, rc);
+    if (rc && err.msg[0]) report(&err);
     free(a.prompts);
     free(a.batches);
     free(a.threads);
