@@ -96,6 +96,43 @@ static void test_temp(void) {
     CHECK(isnan(ob_temp_max_c("", "")), "switched off: NAN");
 }
 
+/* A stand-in for libnvidia-ml.so.1 with NVML's C ABI: one device that
+ * refuses its temperature. */
+static const char *fake_nvml_src =
+    "typedef struct { unsigned gpu, memory; } U; typedef struct { unsigned long long total, free, used; } M;\n"
+    "int nvmlInit_v2(void) { return 0; } int nvmlShutdown(void) { return 0; }\n"
+    "int nvmlDeviceGetCount_v2(unsigned *n) { *n = 1; return 0; }\n"
+    "int nvmlDeviceGetHandleByIndex_v2(unsigned i, void **d) { *d = (void *)16; return i ? 2 : 0; }\n"
+    "int nvmlDeviceGetName(void *d, char *s, unsigned n) { const char *f = \"Fake GPU\";\n"
+    "  unsigned i = 0; for (; f[i] && i + 1 < n; i++) s[i] = f[i]; s[i] = 0; return 0; }\n"
+    "int nvmlDeviceGetUtilizationRates(void *d, U *u) { u->gpu = 37; u->memory = 5; return 0; }\n"
+    "int nvmlDeviceGetMemoryInfo(void *d, M *m) { m->total = 80000000000ull; m->used = 1000000000ull;\n"
+    "  m->free = m->total - m->used; return 0; }\n"
+    "int nvmlDeviceGetPowerUsage(void *d, unsigned *mw) { *mw = 123456; return 0; }\n"
+    "int nvmlDeviceGetTemperature(void *d, int sensor, unsigned *c) { return 3; }\n";
+
+static void test_fake_nvml(void) {
+    char src[600], lib[600], cmd[1400];
+    sub(src, sizeof src, tmpdir, "fake_nvml.c");
+    sub(lib, sizeof lib, tmpdir, "libfake-nvml.so");
+    FILE *f = fopen(src, "w");
+    if (!f) return;
+    fputs(fake_nvml_src, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -o '%s' '%s' 2>/dev/null", lib, src);
+    if (system(cmd)) {
+        printf("skip the fake NVML: no C compiler to build it\n");
+        return;
+    }
+    ob_gpu_info g;
+    ob_nvml_sample(lib, &g);
+    CHECK(g.count == 1 && !strcmp(g.name, "Fake GPU"), "fake NVML: %d device(s), '%s'", g.count, g.name);
+    CHECK(g.util_pct == 37 && g.mem_used_bytes == 1000000000 && g.mem_total_bytes == 80000000000 &&
+              fabs(g.power_w - 123.456) < 1e-9,
+          "fake NVML figures: util %g, used %lld, power %g", g.util_pct, (long long)g.mem_used_bytes, g.power_w);
+    CHECK(isnan(g.temp_c), "a refused figure is unavailable alone: %g", g.temp_c);
+}
+
 static void test_nvml(void) {
     ob_gpu_info g;
     ob_nvml_sample("libnvidia-ml-absent-for-the-test.so.1", &g);
@@ -218,6 +255,7 @@ int main(void) {
     test_rapl();
     test_temp();
     test_nvml();
+    test_fake_nvml();
 
     char path[700], dir[600];
     sub(dir, sizeof dir, tmpdir, "model");
