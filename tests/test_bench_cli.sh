@@ -42,7 +42,7 @@ llama = {"build_commit": str, "cpu_info": str, "gpu_info": str, "backends": str,
 ours = {"test": str, "n_parallel": int, "reps": int, "ttft_ms_median": float, "token_ms_mean": float,
         "token_ms_median": float, "token_ms_p90": float, "token_ms_stddev": float, "prefill_ts_median": float,
         "decode_ts_median": float, "prompt_tokens": int, "gen_tokens": int, "sample_ms": float,
-        "cpu_util_pct": float, "peak_rss_bytes": int, "model_disk_bytes": int}
+        "cpu_util_pct": float, "peak_rss_bytes": int, "peak_rss_scope": str, "model_disk_bytes": int}
 maybe_null = ["energy_j", "avg_power_w", "temp_c", "gpu_count", "gpu_util_pct", "gpu_power_w", "gpu_temp_c",
               "tokenize_ms", "read_bw_gbs"]
 

@@ -326,6 +326,7 @@ int ob_bench_result_append(ob_bench_result *dst, ob_bench_result *src, ob_err *e
     src->n_rows = 0;
     dst->energy_j = rows_energy(dst);
     if (src->peak_rss_bytes > dst->peak_rss_bytes) dst->peak_rss_bytes = src->peak_rss_bytes;
+    dst->peak_rss_tests_only = dst->peak_rss_tests_only && src->peak_rss_tests_only;
     dst->temp_c = src->temp_c;
     dst->gpu = src->gpu;
     if (!isnan(src->read_bw_gbs)) dst->read_bw_gbs = src->read_bw_gbs;
@@ -374,6 +375,7 @@ int ob_bench_run(ob_model *m, ob_pool *pool, const ob_bench_params *params, ob_b
         if ((rc = ob_measure_read_bw(pool, p.bw_bytes, 5, &bw, err))) goto done;
         r->read_bw_gbs = bw.median;
     }
+    r->peak_rss_tests_only = ob_proc_reset_peak_rss() == 0; /* the probe's buffer is not the model's */
     for (int i = 0; i < p.n_prompt; i++)
         for (int j = 0; j < p.n_batch; j++) {
             rc = run_test(m, pool, &p, p.prompt_lens[i], p.batches[j], r, &r->rows[r->n_rows], err);

@@ -123,8 +123,12 @@ typedef struct ob_bench_result {
                                   its regular files); -1 when unknown            */
     int64_t model_n_params;
     int64_t bytes_per_token;   /* weight bytes one decode step reads             */
-    int64_t peak_rss_bytes;    /* the process's peak resident memory so far
-                                  (loading included), -1 if unreadable           */
+    int64_t peak_rss_bytes;    /* peak resident memory of the process, -1 if
+                                  unreadable: over the tests alone when
+                                  peak_rss_tests_only (the kernel's high-water
+                                  mark was reset after the bandwidth probe),
+                                  else since the process started              */
+    int peak_rss_tests_only;
     double read_bw_gbs;        /* median measured read bandwidth; NAN if not run */
     double energy_j;           /* sum of the rows' energy_j; NAN when unavailable */
     double temp_c;             /* hottest hwmon / thermal sensor at the end; NAN  */

@@ -59,6 +59,7 @@ static void md_summary(ob_sbuf *b, const ob_bench_result *r) {
         ob_sbuf_puts(b, "not measured\n");
     ob_sbuf_puts(b, "- peak resident memory: ");
     bytes(b, r->peak_rss_bytes);
+    ob_sbuf_puts(b, r->peak_rss_tests_only ? " (during the tests)" : " (since the process started)");
     ob_sbuf_puts(b, "; energy (RAPL): ");
     if (isfinite(r->energy_j)) ob_sbuf_printf(b, "%.1f J", r->energy_j);
     else ob_sbuf_puts(b, "n/a");

@@ -26,6 +26,13 @@ int64_t ob_proc_peak_rss(void) {
     return -1;
 }
 
+int ob_proc_reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
 double ob_proc_cpu_seconds(void) {
     struct rusage u;
     if (getrusage(RUSAGE_SELF, &u)) return NAN;

@@ -68,6 +68,10 @@ void ob_nvml_sample(const char *lib, ob_gpu_info *g);
 /* The process's peak resident set in bytes: VmHWM from /proc/self/status,
  * else getrusage's ru_maxrss; -1 when neither is readable. */
 int64_t ob_proc_peak_rss(void);
+/* Resets the peak resident set to the current one (Linux >= 4.0: "5" into
+ * /proc/self/clear_refs), so that a later ob_proc_peak_rss covers only
+ * what follows.  0, or -1 when the kernel refuses. */
+int ob_proc_reset_peak_rss(void);
 /* CPU seconds (user + system, every thread) the process has used; NAN if
  * getrusage fails. */
 double ob_proc_cpu_seconds(void);
