@@ -2,6 +2,7 @@
 #   make                 release build in build/ (runtime SIMD dispatch)
 #   make BUILD=asan      AddressSanitizer + UBSan build in build-asan/
 #   make NOSIMD=1        plain C only (no x86 intrinsics files), build-nosimd/
+#   make MPI=1           with Open MPI (mpicc; `mpirun -np N optibench sweep`), build-mpi/
 #   make test            build and run the whole test suite (scripts/test.sh)
 #   make fuzz            libFuzzer targets (clang) in build-fuzz/
 # Sources are found by wildcard: a new .c file under src/ needs no edit here.
@@ -33,6 +34,12 @@ else ifeq ($(BUILD),debug)
 else
   O := build
   OPT := -O2 -g
+endif
+
+ifeq ($(MPI),1)
+  O := build-mpi
+  BASE_CFLAGS += -DOB_HAVE_MPI=1 $(shell mpicc --showme:compile 2>/dev/null)
+  LIBS += $(shell mpicc --showme:link 2>/dev/null)
 endif
 
 ifeq ($(NOSIMD),1)
