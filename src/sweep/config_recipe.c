@@ -154,9 +154,9 @@ static int check_recipe(const ob_recipe *r, const cfg_loc *at, ob_err *err) {
         if (p.kind != OB_PAT_NM && isnan(r->sparsity))
             return cfg_fail(err, OB_EINVAL, at, "recipe '%s': sparsity is required for the %s pattern", r->name,
                             r->pattern);
-        if (p.kind == OB_PAT_NM && !isnan(r->sparsity))
-            return cfg_fail(err, OB_EINVAL, at, "recipe '%s': the %s pattern implies its sparsity; leave sparsity out",
-                            r->name, r->pattern);
+        if (p.kind == OB_PAT_NM && !isnan(r->sparsity) && fabs(r->sparsity - (1.0 - (double)p.n / p.m)) > 1e-9)
+            return cfg_fail(err, OB_EINVAL, at, "recipe '%s': the %s pattern keeps %d of %d, a sparsity of %g, not %g",
+                            r->name, r->pattern, p.n, p.m, 1.0 - (double)p.n / p.m, r->sparsity);
         if (r->global && strcmp(r->method, "magnitude"))
             return cfg_fail(err, OB_EINVAL, at, "recipe '%s': global is magnitude's", r->name);
         if (r->group >= 0 && (r->group < 32 || r->group % 32))

@@ -3,6 +3,7 @@
  * records, MLflow runs and report written as cells finish. */
 #include "sweep/sweep.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <signal.h>
@@ -278,6 +279,22 @@ static int write_report(const sweep_run *s, const json_t *cells, ob_err *err) {
 
 /* ------------------------------------------------------------ the sweep */
 
+/* Removes what an interrupted cell left in the cache: folders named
+ * ".<hash>.tmp.<pid>" (ob_recipe_cache_save's temporaries). */
+static void clean_cache(const char *cache) {
+    DIR *d = opendir(cache);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] != '.' || !strstr(e->d_name, ".tmp.")) continue;
+        char p[4500];
+        ob_err ignore = {0};
+        snprintf(p, sizeof p, "%s/%s", cache, e->d_name);
+        ob_remove_tree(p, &ignore);
+    }
+    closedir(d);
+}
+
 /* The checks before any work, and the data every cell shares. */
 static int setup(sweep_run *s, ob_mlstore **store, char *exp_id, json_t **cells, ob_err *err) {
     const ob_sweep_config *cfg = s->cfg;
@@ -287,6 +304,7 @@ static int setup(sweep_run *s, ob_mlstore **store, char *exp_id, json_t **cells,
     char p[4200], name[256];
     snprintf(p, sizeof p, "%s/cache", s->out);
     if (mkdir(p, 0755) && errno != EEXIST) return ob_fail(err, OB_EIO, "%s: cannot create: %s", p, strerror(errno));
+    clean_cache(p);
     s->ppl_path = cfg->ppl.data ? cfg->ppl.data : o->ppl_data;
     s->cloze_path = cfg->storycloze.data ? cfg->storycloze.data : o->storycloze_data;
     s->calib_path = cfg->calib.text ? cfg->calib.text : o->calib_brown_dir;
