@@ -7,6 +7,9 @@
 #  - wanda 2:4: every group of 4 in the mask keeps exactly 2, every matrix
 #    is stored as S24_F32, and the model loads and scores perplexity;
 #  - sparsegpt 4:8 jointly with 4-bit GPTQ: stored SP_I4, loads, generates;
+#  - structured: FFN neurons + heads at 30% (config.json says the new
+#    widths, the file is smaller, it generates), and FFN neurons scored with
+#    activation norms (wanda) then 8-bit GPTQ;
 #  - bad input refused before any work with one line each.
 # Closing line: "test_prune_cli: N passed, N failed".
 set -u
@@ -103,6 +106,27 @@ else
     bad "sparsegpt 4:8 + gptq4: $(tail -n2 "$TMP/o3") ${r:-} ${out:-}"
 fi
 
+O="$TMP/st"
+if "$BIN" prune -m $M --method magnitude --sparsity 0.3 --pattern ffn+heads -o "$O" >"$TMP/o4" 2>&1 &&
+    "$PY" -c '
+import json, sys
+c = json.load(open(sys.argv[1] + "/config.json")); j = json.load(open(sys.argv[1] + "/prune.json"))
+ok = c["intermediate_size"] == 544 and c["num_attention_heads"] == 4 and j["ffn_dim"] == [768, 544] and \
+     j["model_file_bytes"] < j["model_bytes_before"]
+sys.exit(0 if ok else 1)' "$O" &&
+    out=$("$BIN" generate -m "$O" -p "Once upon a time" -n 8 --quiet-stats 2>&1) && [ ${#out} -gt 20 ]; then
+    ok "structured ffn+heads 30%: config.json has ffn 544 and 4 heads, smaller file, generates: $out"
+else
+    bad "structured ffn+heads: $(tail -n2 "$TMP/o4") ${out:-}"
+fi
+if "$BIN" prune -m $M --method wanda --sparsity 0.3 --pattern ffn --nsamples 4 --seqlen 64 --then-quantize gptq8 \
+    -o "$TMP/st2" >"$TMP/o5" 2>&1 && out=$("$BIN" generate -m "$TMP/st2" -p "Once upon a time" -n 8 --quiet-stats 2>&1) &&
+    [ ${#out} -gt 20 ]; then
+    ok "structured ffn (wanda scores) then GPTQ 8-bit: generates: $out"
+else
+    bad "structured ffn + gptq8: $(tail -n2 "$TMP/o5") ${out:-}"
+fi
+
 fails() { # what expected command...
     local what=$1 want=$2
     shift 2
@@ -128,6 +152,9 @@ fails "2:4 storage of an unstructured mask" "needs --pattern 2:4" "$BIN" prune -
 fails "unknown value type" "--values must be" "$BIN" prune -m $M --method magnitude --sparsity 0.5 --values int3 -o "$TMP/x"
 fails "unknown quantization" "--then-quantize must be" "$BIN" prune -m $M --method magnitude --sparsity 0.5 \
     --then-quantize awq -o "$TMP/x"
+fails "structured with sparsegpt" "not sparsegpt" "$BIN" prune -m $M --method sparsegpt --sparsity 0.3 --pattern ffn \
+    -o "$TMP/x"
+fails "structured sparsity 1" "outside [0, 1)" "$BIN" prune -m $M --method magnitude --sparsity 1 --pattern heads -o "$TMP/x"
 fails "unknown method" "--method must be" "$BIN" prune -m $M --method random --sparsity 0.5 -o "$TMP/x"
 [ ! -e "$TMP/x" ] && ok "nothing written by refused runs" || bad "a refused run wrote $TMP/x"
 echo "test_prune_cli: $passed passed, $failed failed"

@@ -20,7 +20,10 @@ static void usage(FILE *f) {
             "usage: optibench prune -m MODEL --method magnitude|wanda|sparsegpt --sparsity S --pattern P [options] -o OUT\n"
             "  --method M         magnitude (no calibration), wanda, sparsegpt (calibrated)\n"
             "  --sparsity S       fraction of weights removed, in [0, 1) (N:M: implied, 1 - N/M)\n"
-            "  --pattern P        unstructured | N:M (2:4, 4:8) | block:BHxBW | block:B (1 x B)\n"
+            "  --pattern P        unstructured | N:M (2:4, 4:8) | block:BHxBW | block:B (1 x B): masks;\n"
+            "                     ffn | heads | ffn+heads | channels-in | channels-out: structured, the\n"
+            "                     matrices shrink (docs/structured-pruning.md; magnitude = L1 norms,\n"
+            "                     wanda = L1 weighted by calibration activation norms)\n"
             "  --global           magnitude: one threshold over every linear layer (default: per layer)\n"
             "  --then-quantize Q  gptq4, gptq8: GPTQ with the mask held (sparsegpt: jointly), symmetric,\n"
             "                     group --group (default 128)\n"
@@ -98,7 +101,18 @@ int cmd_prune(int argc, char **argv) {
         fprintf(stderr, "optibench prune: --method must be magnitude, wanda or sparsegpt, not '%s'\n", method);
         return 2;
     }
-    if (ob_pattern_parse(pattern, &pp.pattern, &err)) return cli_error("prune", &err);
+    const int skind = cli_struct_kind(pattern);
+    if (skind < 0 && ob_pattern_parse(pattern, &pp.pattern, &err)) return cli_error("prune", &err);
+    if (skind >= 0 && pp.method == OB_PRUNE_SPARSEGPT) {
+        fprintf(stderr, "optibench prune: structured patterns score by L1 norm (magnitude) or with activation "
+                        "norms (wanda), not sparsegpt\n");
+        return 2;
+    }
+    if (skind >= 0 && (global || strcmp(storage, "auto"))) {
+        fprintf(stderr, "optibench prune: --global and --storage are for mask patterns; %s shrinks the matrices\n",
+                pattern);
+        return 2;
+    }
     if (pp.pattern.kind != OB_PAT_NM && !have_s) {
         fprintf(stderr, "optibench prune: --sparsity is required for the %s pattern\n", pattern);
         return 2;
@@ -166,7 +180,7 @@ int cmd_prune(int argc, char **argv) {
         ob_pool_new(threads, &pool, &err))
         goto fail;
     const ob_config *cfg = ob_model_config(m);
-    if (ob_prune_check(m, &pp, calibrated ? nsamples : 0, &err)) goto fail;
+    if (skind < 0 && ob_prune_check(m, &pp, calibrated ? nsamples : 0, &err)) goto fail;
     if (!seqlen) seqlen = cfg->max_seq < 2048 ? cfg->max_seq : 2048;
     if (seqlen > cfg->max_seq) {
         ob_fail(&err, OB_ERANGE, "--seqlen %d exceeds the model's context of %d", seqlen, cfg->max_seq);
@@ -177,6 +191,13 @@ int cmd_prune(int argc, char **argv) {
     if (calibrated) {
         if (cli_calib_tokens(m, calib, nsamples, seqlen, (uint64_t)seed, &toks, desc, sizeof desc, &err)) goto fail;
         fprintf(stderr, "prune: %s, calibration %s: %d x %d tokens, seed %d\n", method, desc, nsamples, seqlen, seed);
+    }
+    if (skind >= 0) {
+        cli_struct_job sj = {skind, pp.sparsity, method, pattern, out, ob_format_name(vfmt), pp.quant_bits,
+                             pp.quant_group, calibrated ? toks : NULL, calibrated ? nsamples : 0, seqlen};
+        if (cli_prune_structured(m, pool, &sj, &err)) goto fail;
+        rc = 0;
+        goto fail;
     }
     if (ob_model_prune(m, pool, toks, calibrated ? nsamples : 0, seqlen, &pp, &rep, &err)) goto fail;
     ob_sparsify_report sr = {0};

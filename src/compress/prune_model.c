@@ -8,6 +8,7 @@
 #include "compress/gptq.h"
 #include "compress/layerwise.h"
 #include "compress/prune.h"
+#include "kernels/sparse.h"
 #include "model/context.h"
 #include "model/model.h"
 
@@ -38,6 +39,9 @@ int ob_prune_check(const ob_model *m, const ob_prune_params *p, int n_calib, ob_
         for (int k = 0; k < nl; k++) {
             const ob_matrix *w = ls[k].mat;
             const long long R = w->rows, C = w->cols;
+            if (ob_matrix_has_maps(w) || ob_format_is_sparse(w->format))
+                return ob_fail(err, OB_EUNSUP, "prune: blk.%d.%s is already %s-pruned; prune the dense model", l,
+                               ls[k].name, ob_matrix_has_maps(w) ? "channel" : "mask");
             if (pat->kind == OB_PAT_NM && C % pat->m)
                 return ob_fail(err, OB_EINVAL, "prune: %d:%d does not divide blk.%d.%s's %lld columns", pat->n,
                                pat->m, l, ls[k].name, C);

@@ -332,6 +332,14 @@ int ob_model_quantize_calibrated(ob_model *m, ob_pool *pool, const int32_t *cali
     if (n_samples < 1 || seqlen < 2 || seqlen > c->max_seq)
         return ob_fail(err, OB_EINVAL, "quantize: %d calibration sequences of %d tokens (the model takes %d)",
                        n_samples, seqlen, c->max_seq);
+    for (int l = 0; l < c->n_layers; l++) {
+        lin ls[7];
+        int nl = ob_layer_linears(m, l, ls);
+        for (int k = 0; k < nl; k++)
+            if (ob_matrix_has_maps(ls[k].mat))
+                return ob_fail(err, OB_EUNSUP, "quantize: blk.%d.%s has channel index maps (channels-pruned); "
+                               "GPTQ and AWQ need whole matrices (use RTN)", l, ls[k].name);
+    }
     double t0 = ob_now();
     rep->bytes_before = ob_model_weight_bytes(m);
     rep->tokens = (int64_t)n_samples * seqlen;

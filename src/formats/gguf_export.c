@@ -136,6 +136,11 @@ static int check_exportable(const ob_model *m, const char *path, uint32_t type, 
         const ob_layer *L = &m->layers[l];
         if (L->n_heads != c->n_heads || L->n_kv_heads != c->n_kv_heads || L->ffn_dim != c->ffn_dim)
             return ob_fail(err, OB_EUNSUP, "%s: layer %d has its own widths (pruned); GGUF export needs uniform layers", path, l);
+        const ob_matrix *ms[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        for (int k = 0; k < 7; k++)
+            if (ob_matrix_has_maps(ms[k]))
+                return ob_fail(err, OB_EUNSUP, "%s: layer %d has channel index maps (channels-pruned); GGUF has no "
+                               "place for them (save an optibench container instead)", path, l);
     }
     return 0;
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "formats/hf_gptq.h"
+#include "formats/hf_maps.h"
 #include "formats/safetensors.h"
 #include "kernels/sparse.h"
 #include "model/model.h"
@@ -30,6 +31,7 @@ typedef struct {
     ob_err *err;
     ob_hf_gptq gptq; /* quantization_config, if the linears are GPTQ-packed */
     int container;   /* optibench's own container (hf_write.h)          */
+    int maps;        /* ... whose matrices may carry index maps (hf_maps.h) */
 } hf_ctx;
 
 static const ob_tensor *find_tensor(hf_ctx *h, const char *name) {
@@ -154,7 +156,24 @@ static int container_mat(hf_ctx *h, const ob_tensor *t, const char *name, int64_
     return rc;
 }
 
+static int mat_stored(hf_ctx *h, const char *name, int64_t rows, int64_t cols, ob_matrix *w);
+
+/* A matrix of logical shape (rows, cols); in a container with index maps
+ * it may be stored smaller, with "<base>.in_index" / "<base>.out_index". */
 static int mat(hf_ctx *h, const char *name, int64_t rows, int64_t cols, ob_matrix *w) {
+    if (!h->maps) return mat_stored(h, name, rows, cols, w);
+    const int32_t *ik, *ok;
+    int64_t ni, no;
+    int rc = ob_hf_index_map(h->m, h->dir, find_cb, h, name, ".in_index", cols, &ik, &ni, h->err);
+    if (!rc) rc = ob_hf_index_map(h->m, h->dir, find_cb, h, name, ".out_index", rows, &ok, &no, h->err);
+    if (!rc) rc = mat_stored(h, name, no, ni, w);
+    if (rc) return rc;
+    w->in_keep = ik, w->in_full = cols;
+    w->out_keep = ok, w->out_full = rows;
+    return 0;
+}
+
+static int mat_stored(hf_ctx *h, const char *name, int64_t rows, int64_t cols, ob_matrix *w) {
     size_t nl = strlen(name);
     if (h->gptq.bits && !find_tensor(h, name) && nl > 7 && !strcmp(name + nl - 7, ".weight")) {
         char base[256];
@@ -487,7 +506,7 @@ static int load_biogpt(hf_ctx *h) {
 }
 
 int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err *err) {
-    hf_ctx h = {m, dir, err, {0, 0, 0}, 0};
+    hf_ctx h = {m, dir, err, {0, 0, 0}, 0, 0};
     char path[2048];
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!ob_is_file(path)) return ob_fail(err, OB_EIO, "%s: no config.json (not a Hugging Face model directory)", dir);
@@ -500,6 +519,7 @@ int ob_load_hf_dir(ob_model *m, const char *dir, const ob_load_params *p, ob_err
     if (!rc && qm && !strcmp(qm, "optibench")) {
         json_int_t ver = json_integer_value(json_object_get(qc, "version"));
         h.container = 1;
+        h.maps = json_is_true(json_object_get(qc, "index_maps"));
         if (ver != 1)
             rc = ob_fail(err, OB_EUNSUP, "%s: optibench container version %lld (this optibench reads version 1)", path,
                          (long long)ver);

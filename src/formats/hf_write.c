@@ -24,6 +24,7 @@ typedef struct {
     int container;      /* quantized matrices as raw rows (own format)   */
     int qfmt;           /* their shared format (-1 until the first)      */
     int bits, v2, sym;  /* what the config will say                       */
+    int maps;           /* some matrix was written with its index maps   */
 } writer;
 
 /* Hands p (malloc'd) to the writer, which frees it after writing. */
@@ -153,7 +154,49 @@ static int add_gptq(writer *wr, const char *name, const ob_matrix *m, ob_err *er
     return 0;
 }
 
+static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err);
+
+/* One index map, I32 [n], as "<name without .weight><suffix>". */
+static int add_index(writer *wr, const char *name, const char *suffix, const int32_t *keep, int64_t n, ob_err *err) {
+    char key[300];
+    snprintf(key, sizeof key, "%.*s%s", (int)(strlen(name) - strlen(".weight")), name, suffix);
+    return ob_st_writer_add(wr->w, key, OB_DT_I32, 1, &n, keep, err);
+}
+
+/* A channel-pruned matrix: in the container its stored rows plus the maps
+ * (I32 "<base>.in_index" / "<base>.out_index"); elsewhere the logical
+ * matrix with zeros where channels were removed, which any reader takes. */
+static int add_mapped(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err) {
+    ob_matrix stored = *m;
+    stored.in_keep = stored.out_keep = NULL;
+    if (wr->gptq) return ob_fail(err, OB_EUNSUP, "%s: channel-pruned (index maps); GPTQ export needs whole matrices", name);
+    if (wr->container) {
+        int rc = add_mat(wr, name, &stored, dt, err);
+        if (!rc && m->in_keep) rc = add_index(wr, name, ".in_index", m->in_keep, m->cols, err);
+        if (!rc && m->out_keep) rc = add_index(wr, name, ".out_index", m->out_keep, m->rows, err);
+        wr->maps = 1;
+        return rc;
+    }
+    const int64_t R = ob_matrix_out_dim(m), C = ob_matrix_in_dim(m), shape[2] = {R, C};
+    float *full = keep(wr, (size_t)(R * C) * sizeof(float)), *row = malloc((size_t)m->cols * sizeof(float));
+    if (!full || !row) {
+        free(row);
+        return ob_fail(err, OB_ENOMEM, "out of memory");
+    }
+    memset(full, 0, (size_t)(R * C) * sizeof(float));
+    for (int64_t r = 0; r < m->rows; r++) {
+        m->ops->dequant_row(m, r, row);
+        float *dst = full + (m->out_keep ? m->out_keep[r] : r) * C;
+        for (int64_t c = 0; c < m->cols; c++) dst[m->in_keep ? m->in_keep[c] : c] = row[c];
+    }
+    free(row);
+    const void *data = encode(wr, full, R * C, dt);
+    if (!data) return ob_fail(err, OB_ENOMEM, "out of memory");
+    return ob_st_writer_add(wr->w, name, dt, 2, shape, data, err);
+}
+
 static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err) {
+    if (ob_matrix_has_maps(m)) return add_mapped(wr, name, m, dt, err);
     if (wr->gptq && strstr(name, "layers.")) return add_gptq(wr, name, m, err);
     if (wr->container && (int)m->format >= OB_FMT_DENSE_COUNT) { /* the rows as they are */
         /* sparse rows vary in length: one U8 [bytes] (the loader rebuilds aux) */
@@ -193,8 +236,11 @@ static int write_config(const ob_model *m, const char *dir, ob_dtype dt, const w
                                       "low_freq_factor", (double)c->rope_low_freq_factor, "high_freq_factor",
                                       (double)c->rope_high_freq_factor, "original_max_position_embeddings",
                                       c->rope_orig_max_pos));
-    if (wr->container)
-        json_object_set_new(j, "quantization_config", json_pack("{s:s, s:i}", "quant_method", "optibench", "version", 1));
+    if (wr->container) {
+        json_t *qc = json_pack("{s:s, s:i}", "quant_method", "optibench", "version", 1);
+        if (wr->maps) json_object_set_new(qc, "index_maps", json_true()); /* channel-pruned matrices (hf_maps.h) */
+        json_object_set_new(j, "quantization_config", qc);
+    }
     if (wr->gptq) {
         int64_t G = ob_qgroup_size((ob_format)wr->qfmt, 1 << 30);
         json_object_set_new(j, "quantization_config",
@@ -218,6 +264,13 @@ static int save(const ob_model *m, const char *dir, ob_dtype dt, int gptq, int c
         return ob_fail(err, OB_EINVAL, "%s: dtype must be F32, F16 or BF16", dir);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) return ob_fail(err, OB_EIO, "%s: cannot create: %s", dir, strerror(errno));
     if (!ob_is_dir(dir)) return ob_fail(err, OB_EIO, "%s: exists and is not a directory", dir);
+    for (int l = 0; l < c->n_layers; l++) {
+        const ob_layer *L = &m->layers[l];
+        if (L->n_heads != c->n_heads || L->n_kv_heads != c->n_kv_heads || L->ffn_dim != c->ffn_dim)
+            return ob_fail(err, OB_EUNSUP, "%s: layer %d has its own widths (%d/%d heads, ffn %d; config %d/%d, %d); "
+                           "config.json describes uniform layers only", dir, l, L->n_heads, L->n_kv_heads, L->ffn_dim,
+                           c->n_heads, c->n_kv_heads, c->ffn_dim);
+    }
     writer wr = {.gptq = gptq, .container = container, .qfmt = -1};
     int rc = ob_model_check_finite(m, err);
     if (rc) {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels/matrix.h"
+#include "kernels/linear_maps.h"
 #include "kernels/quant.h"
 #include "kernels/sparse.h"
 
@@ -74,10 +75,17 @@ static int act_kind(const ob_format_ops *ops) {
     return -1;
 }
 
-size_t ob_linear_ws_bytes(int64_t cols, int64_t n) {
+static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* what a matrix without maps needs: the quantized activations only */
+size_t ob_linear_act_ws_bytes(int64_t cols, int64_t n) {
     size_t per = 0;
-    for (int k = 0; k < N_ACT_KINDS; k++) per += (act_kind_bytes[k](cols) + 63) & ~(size_t)63;
+    for (int k = 0; k < N_ACT_KINDS; k++) per += align64(act_kind_bytes[k](cols));
     return per * (size_t)(n > 0 ? n : 0);
+}
+
+size_t ob_linear_ws_bytes(int64_t cols, int64_t n) {
+    return ob_linear_act_ws_bytes(cols, n) + align64((size_t)cols * sizeof(float)) * (size_t)(n > 0 ? n : 0);
 }
 
 typedef struct {
@@ -126,7 +134,7 @@ static int64_t tokens_per_pass(const ob_matrix *const *Ws, int n_mats, int64_t n
     int any = 0;
     for (int m = 0; m < n_mats; m++) any |= act_kind(Ws[m]->ops) >= 0;
     if (!any) return n;
-    size_t one = ob_linear_ws_bytes(Ws[0]->cols, 1), have = ws ? ws->size : 0;
+    size_t one = ob_linear_act_ws_bytes(Ws[0]->cols, 1), have = ws ? ws->size : 0;
     int64_t fit = (int64_t)(have / one);
     return fit < n ? fit : n;
 }
@@ -152,6 +160,10 @@ static void run_linear(ob_pool *pool, const ob_matrix *W, const void *X, size_t 
 
 void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y,
                const ob_workspace *ws) {
+    if (ob_matrix_has_maps(W)) {
+        ob_linear_mapped(pool, W, X, n, Y, ws);
+        return;
+    }
     if (n <= 0 || W->rows <= 0) return;
     int64_t chunk = tokens_per_pass(&W, 1, n, ws);
     if (chunk <= 0) {
@@ -190,7 +202,9 @@ static void multi_task(void *arg, int i, int n_tasks) {
 void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X, int64_t n,
                      float *const *Ys, const ob_workspace *ws) {
     if (n <= 0 || n_mats <= 0) return;
-    if (n_mats > MAX_MULTI) {
+    int maps = 0;
+    for (int k = 0; k < n_mats; k++) maps |= ob_matrix_has_maps(Ws[k]);
+    if (n_mats > MAX_MULTI || maps) { /* each mapped matrix gathers its own inputs */
         for (int k = 0; k < n_mats; k++) ob_linear(pool, Ws[k], X, n, Ys[k], ws);
         return;
     }
@@ -223,6 +237,8 @@ void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, con
     m->row_bytes = ob_format_get_at(fmt, OB_SIMD_SCALAR)->row_bytes(cols);
     m->data = data;
     m->aux = NULL;
+    m->in_keep = m->out_keep = NULL;
+    m->in_full = m->out_full = 0;
     m->ops = ob_format_get(fmt);
 }
 

@@ -62,7 +62,31 @@ typedef struct ob_matrix {
                            * SP_* / SB_*: int64_t offsets[rows + 1], the
                            * byte offset of each row in data, offsets[rows]
                            * = bytes of data (kernels/sparse.h); borrowed */
+    /* Index maps left by structured (channel) pruning; NULL in an ordinary
+     * matrix.  rows and cols above are always what is STORED (the kernels
+     * and dequant_row see only that); the maps say where it sits in the
+     * logical (out_full x in_full) matrix the rest of the model sees:
+     *   in_keep  [cols], strictly increasing, in [0, in_full): stored
+     *            column c multiplies logical input in_keep[c]; the other
+     *            inputs are ignored (their weights were removed);
+     *   out_keep [rows], strictly increasing, in [0, out_full): stored row
+     *            r produces logical output out_keep[r]; the other outputs
+     *            are zero.
+     * The arrays are borrowed (model-owned, like data). */
+    const int32_t *in_keep, *out_keep;
+    int64_t in_full, out_full;
 } ob_matrix;
+
+/* The logical widths callers see: X has in_dim floats per token, Y gets
+ * out_dim (rows/cols when there are no maps). */
+static inline int64_t ob_matrix_in_dim(const ob_matrix *m) { return m->in_keep ? m->in_full : m->cols; }
+static inline int64_t ob_matrix_out_dim(const ob_matrix *m) { return m->out_keep ? m->out_full : m->rows; }
+static inline int ob_matrix_has_maps(const ob_matrix *m) { return m->in_keep || m->out_keep; }
+/* Gives dst (a converted copy of src, same stored shape) src's maps. */
+static inline void ob_matrix_copy_maps(ob_matrix *dst, const ob_matrix *src) {
+    dst->in_keep = src->in_keep, dst->in_full = src->in_full;
+    dst->out_keep = src->out_keep, dst->out_full = src->out_full;
+}
 
 /* Kernels work on a row range [r0, r1) so that the caller can split rows
  * across threads.  X and Y are row-major activations:
@@ -114,15 +138,20 @@ typedef struct ob_workspace {
 } ob_workspace;
 
 /* Bytes of workspace that ob_linear and ob_linear_multi need for n tokens of
- * cols inputs, whatever the formats of the matrices (one region per kind
- * of quantized activations, all live at once). */
+ * cols (logical) inputs, whatever the formats of the matrices and their
+ * maps (one region per kind of quantized activations, all live at once,
+ * plus one where a matrix with in_keep gathers its kept inputs). */
 size_t ob_linear_ws_bytes(int64_t cols, int64_t n);
 
-/* Y[n x rows] = X[n x cols] . W^T, rows split across the pool's threads.
- * n == 1 uses matvec, n > 1 matmul.  ws must hold ob_linear_ws_bytes(cols,
- * 1) bytes at least; with less than ob_linear_ws_bytes(cols, n) the tokens
- * are processed in chunks that fit.  With less than one token's worth (a
- * caller bug) Y is filled with NaN rather than computed wrong. */
+/* Y[n x out_dim] = X[n x in_dim] . W^T, rows split across the pool's
+ * threads.  n == 1 uses matvec, n > 1 matmul.  ws must hold
+ * ob_linear_ws_bytes(in_dim, 1) bytes at least; with less than
+ * ob_linear_ws_bytes(in_dim, n) the tokens are processed in chunks that
+ * fit.  With less than one token's worth (a caller bug) Y is filled with
+ * NaN rather than computed wrong.  A matrix with maps gathers X's kept
+ * columns into ws first (so it needs ws even in a float format), runs the
+ * stored matrix, and spreads its rows to their outputs with zeros between;
+ * without maps nothing of that runs. */
 void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, float *Y,
                const ob_workspace *ws);
 
@@ -133,8 +162,8 @@ void ob_linear(ob_pool *pool, const ob_matrix *W, const float *X, int64_t n, flo
 void ob_linear_multi(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, const float *X, int64_t n,
                      float *const *Ys, const ob_workspace *ws);
 
-/* Fills a matrix view over existing data (no copy) and picks its kernels
- * for the SIMD level in force.  For a quantized fmt, cols must be a
+/* Fills a matrix view over existing data (no copy, no maps) and picks its
+ * kernels for the SIMD level in force.  For a quantized fmt, cols must be a
  * multiple of the format's col_block (callers check with
  * ob_format_get(fmt)->col_block).  Sparse matrices are made with
  * ob_matrix_init_sparse (kernels/sparse.h) instead. */

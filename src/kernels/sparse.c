@@ -308,6 +308,8 @@ void ob_matrix_init_sparse(ob_matrix *m, ob_format f, int64_t rows, int64_t cols
     m->row_bytes = ob_sparse_storage(f) == OB_SPARSE_24 ? (size_t)(cols / OB_SP_COLS) * s24_chunk_bytes(ob_sparse_vt(f)) : 0;
     m->data = data;
     m->aux = aux;
+    m->in_keep = m->out_keep = NULL;
+    m->in_full = m->out_full = 0;
     m->ops = ob_format_get(f);
 }
 

@@ -242,21 +242,27 @@ static inline void ob_sp_open(const ob_matrix *W, int st, int64_t r, ob_sp_curso
     }
 }
 
-/* The next chunk's keep mask; *col its first column.  c->p is left at the
+/* The next chunk's mask word as stored (SP: keep mask, S24: 2:4
+ * metadata, SB: all ones); *col its first column.  c->p is left at the
  * chunk's body: the caller reads it, then calls ob_sp_skip. */
-static inline uint32_t ob_sp_next(int st, ob_sp_cursor *c, int64_t *col) {
-    uint32_t mask;
+static inline uint32_t ob_sp_next_word(int st, ob_sp_cursor *c, int64_t *col) {
+    uint32_t word;
     c->left--;
     if (st == OB_SPARSE_BLOCK) {
         *col = (int64_t)ob_ld16(c->idx) * OB_SP_COLS;
         c->idx += 2;
         return 0xffffffffu;
     }
-    mask = ob_ld32(c->p);
+    word = ob_ld32(c->p);
     c->p += 4;
     *col = c->col;
     c->col += OB_SP_COLS;
-    return st == OB_SPARSE_24 ? ob_s24_meta_mask(mask) : mask;
+    return word;
+}
+/* the same, with S24's metadata turned into its keep mask */
+static inline uint32_t ob_sp_next(int st, ob_sp_cursor *c, int64_t *col) {
+    const uint32_t word = ob_sp_next_word(st, c, col);
+    return st == OB_SPARSE_24 ? ob_s24_meta_mask(word) : word;
 }
 
 static inline void ob_sp_skip(int vt, uint32_t mask, ob_sp_cursor *c) {

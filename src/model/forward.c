@@ -109,7 +109,7 @@ static void lin(ob_ctx *x, const ob_matrix *W, const float *X, int n, float *Y) 
         return;
     }
     for (int i = 0; i < n; i++)
-        ob_linear(x->pool, W, X + (size_t)i * W->cols, 1, Y + (size_t)i * W->rows, &x->lin_ws);
+        ob_linear(x->pool, W, X + (size_t)i * ob_matrix_in_dim(W), 1, Y + (size_t)i * ob_matrix_out_dim(W), &x->lin_ws);
 }
 
 static void lin_multi(ob_ctx *x, const ob_matrix *const *Ws, int k, const float *X, int n, float *const *Ys) {
@@ -119,8 +119,8 @@ static void lin_multi(ob_ctx *x, const ob_matrix *const *Ws, int k, const float 
     }
     float *ys[4];
     for (int i = 0; i < n; i++) {
-        for (int j = 0; j < k; j++) ys[j] = Ys[j] + (size_t)i * Ws[j]->rows;
-        ob_linear_multi(x->pool, Ws, k, X + (size_t)i * Ws[0]->cols, 1, ys, &x->lin_ws);
+        for (int j = 0; j < k; j++) ys[j] = Ys[j] + (size_t)i * ob_matrix_out_dim(Ws[j]);
+        ob_linear_multi(x->pool, Ws, k, X + (size_t)i * ob_matrix_in_dim(Ws[0]), 1, ys, &x->lin_ws);
     }
 }
 

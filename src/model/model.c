@@ -54,9 +54,10 @@ void ob_model_default_layer_shapes(ob_model *m) {
 static int check_mat(const ob_matrix *w, int64_t rows, int64_t cols, const char *what, int l,
                      const char *name, ob_err *err) {
     if (!w->data) return ob_fail(err, OB_EFORMAT, "%s: layer %d: missing %s", what, l, name);
-    if (w->rows != rows || w->cols != cols)
+    if (ob_matrix_out_dim(w) != rows || ob_matrix_in_dim(w) != cols)
         return ob_fail(err, OB_EFORMAT, "%s: layer %d: %s is %lldx%lld, expected %lldx%lld", what, l, name,
-                       (long long)w->rows, (long long)w->cols, (long long)rows, (long long)cols);
+                       (long long)ob_matrix_out_dim(w), (long long)ob_matrix_in_dim(w), (long long)rows,
+                       (long long)cols);
     return 0;
 }
 

@@ -117,6 +117,7 @@ static int convert(ob_model *m, ob_matrix *mat, int fmt, const char *name, ob_po
     t->bits_per_weight = numel > 0 ? (double)bytes * 8.0 / numel : 0;
     t->rmse = numel > 0 ? sqrt(se / numel) : 0;
     t->sqnr_db = se > 0 ? 10.0 * log10(sw / se) : INFINITY;
+    ob_matrix_copy_maps(&dst, mat); /* a channel-pruned matrix keeps its maps */
     *mat = dst;
     return 0;
 }

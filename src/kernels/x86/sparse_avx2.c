@@ -37,7 +37,9 @@ INLINE __m256 place8(__m256 v, uint32_t m8) {
     return _mm256_and_ps(_mm256_permutevar8x32_ps(v, idx), _mm256_castsi256_ps(keep));
 }
 
-INLINE void decode_f(int vt, uint32_t mask, const uint8_t *p, __m256 w[4]) {
+INLINE uint32_t s24_mask(uint32_t meta) { return ob_s24_meta_mask(meta); }
+
+INLINE void decode_f(int vt, uint32_t mask, int k, int k0, const uint8_t *p, __m256 w[4]) {
     for (int g = 0; g < 4; g++) {
         const uint32_t m8 = (mask >> (8 * g)) & 255;
         __m256 v;
@@ -72,9 +74,9 @@ INLINE __m128i nib16(const uint8_t *c, int s) {
     return _mm_sub_epi8(q, _mm_set1_epi8(8));
 }
 
-INLINE __m256i decode_i(int vt, uint32_t mask, const uint8_t *c) {
+/* signed codes (I8: q, I4: q - 8), pruned ones 0 */
+INLINE __m256i decode_i(int vt, uint32_t mask, int k, int k_lo, const uint8_t *c) {
     const uint32_t m_lo = mask & 0xffff, m_hi = mask >> 16;
-    const int k_lo = __builtin_popcount(m_lo);
     __m128i lo, hi;
     if (vt == OB_SPV_I8) {
         lo = _mm_loadu_si128((const __m128i *)c);
@@ -90,7 +92,7 @@ typedef struct {
     __m256i x;
 } act_t;
 
-INLINE act_t act_load(const ob_blk_q8a *a) {
+INLINE act_t act_load(int vt, const ob_blk_q8a *a) {
     act_t r = {_mm256_loadu_si256((const __m256i *)a->qs)};
     return r;
 }

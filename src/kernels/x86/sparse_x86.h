@@ -6,13 +6,16 @@
  *   OVERREAD             bytes the decoders may read past a chunk body
  *   VF, VF_N             float vector type and its lanes (8 or 16)
  *   vf_zero, vf_load, vf_fma, vf_hsum
- *   decode_f(vt, mask, body, w[32 / VF_N])
- *                        a float chunk's 32 dense weights (pruned ones 0)
- *   decode_i(vt, mask, codes) -> __m256i
- *                        an integer chunk's 32 dense codes as signed bytes
- *                        (I8: q, I4: q - 8; pruned ones 0)
- *   act_t, act_load(a), idot(w, act) -> __m256i
- *                        8 int32 lanes summing to sum_j w_j a->qs[j]
+ *   s24_mask(meta)       the keep mask of 2:4 metadata
+ *   decode_f(vt, mask, k, k0, body, w[32 / VF_N])
+ *                        a float chunk's 32 dense weights (pruned ones 0);
+ *                        k kept columns, k0 of them among the first 16
+ *   decode_i(vt, mask, k, k0, codes) -> __m256i
+ *                        an integer chunk's 32 dense codes as bytes, in
+ *                        the form idot takes
+ *   act_t, act_load(vt, a), idot(w, act) -> __m256i
+ *                        8 int32 lanes summing to sum_j s_j a->qs[j], s_j
+ *                        the signed codes (I8: q, I4: q - 8; pruned 0)
  *
  * Per chunk, the keep mask comes from the cursor (SP: stored; S24: its
  * 2:4 metadata through ob_s24_meta_mask; SB: all ones), the body is
@@ -51,6 +54,32 @@ INLINE const uint8_t *body_at(const uint8_t *p, size_t n, const uint8_t *end, ui
     return buf;
 }
 
+/* A chunk's keep mask from its stored word (S24: the level's s24_mask)
+ * and its counts of kept columns (S24: always 16, 8 in each half). */
+INLINE uint32_t chunk_mask(int st, uint32_t word) { return st == OB_SPARSE_24 ? s24_mask(word) : word; }
+INLINE int kept(int st, uint32_t mask) { return st == OB_SPARSE_24 ? 16 : __builtin_popcount(mask); }
+INLINE int kept_lo(int st, uint32_t mask) { return st == OB_SPARSE_24 ? 8 : __builtin_popcount(mask & 0xffff); }
+
+/* Software prefetch of the next tile.  Each row's chunk addresses hang on
+ * the previous chunk's mask (a chain of dependent loads), so the core
+ * cannot run ahead to the next cache misses as it does on dense rows: the
+ * next tile's rows, contiguous after this tile's, are prefetched at the
+ * rate this tile is read, a share per chunk step. */
+typedef struct {
+    const char *at, *upto;
+    size_t step;
+} prefetcher;
+
+INLINE void pf_begin(const ob_matrix *W, int64_t r, int NR, int64_t steps, prefetcher *pf) {
+    const uint8_t *next = ob_sparse_row(W, r + NR);
+    pf->at = pf->upto = (const char *)next;
+    pf->step = steps > 0 ? (size_t)(next - ob_sparse_row(W, r)) / (size_t)steps + 1 : 0;
+}
+
+INLINE void pf_step(prefetcher *pf) {
+    for (pf->upto += pf->step; pf->at < pf->upto; pf->at += 64) _mm_prefetch(pf->at, _MM_HINT_T0);
+}
+
 /* Rows r .. r+NR-1 times float tokens X[0 .. NT) into out[t * ldo + i]. */
 INLINE void tile_f(int st, int vt, const ob_matrix *W, int64_t r, const float *X, int NR, int NT, float *out,
                    int64_t ldo) {
@@ -58,31 +87,41 @@ INLINE void tile_f(int st, int vt, const ob_matrix *W, int64_t r, const float *X
     uint8_t buf[MAX_BODY + OVERREAD + 1];
     ob_sp_cursor cur[NR_MAX];
     VF acc[NR_MAX][NT_MAX];
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++) {
         ob_sp_open(W, st, r + i, &cur[i]);
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) acc[i][t] = vf_zero();
     }
+    prefetcher pf;
+    pf_begin(W, r, NR, cur[0].left, &pf);
     while (cur[0].left > 0) {
         VF w[NR_MAX][NV];
         int64_t col = 0;
+        pf_step(&pf);
 #pragma GCC unroll 4
         for (int i = 0; i < NR; i++) {
-            const uint32_t mask = ob_sp_next(st, &cur[i], &col);
-            const size_t nb = ob_sp_body_bytes(vt, __builtin_popcount(mask));
-            decode_f(vt, mask, body_at(cur[i].p, nb, end, buf), w[i]);
+            const uint32_t mask = chunk_mask(st, ob_sp_next_word(st, &cur[i], &col));
+            const int k0 = kept_lo(st, mask);
+            const size_t nb = ob_sp_body_bytes(vt, kept(st, mask));
+            decode_f(vt, mask, kept(st, mask), k0, body_at(cur[i].p, nb, end, buf), w[i]);
             cur[i].p += nb;
         }
 #pragma GCC unroll 4
         for (int t = 0; t < NT; t++) {
             const float *x = X + t * W->cols + col;
             VF xv[NV];
+#pragma GCC unroll 4
             for (int v = 0; v < NV; v++) xv[v] = vf_load(x + v * VF_N);
 #pragma GCC unroll 4
             for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
                 for (int v = 0; v < NV; v++) acc[i][t] = vf_fma(w[i][v], xv[v], acc[i][t]);
         }
     }
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) out[t * ldo + i] = vf_hsum(acc[i][t]);
 }
 
@@ -94,33 +133,41 @@ INLINE void tile_i(int st, int vt, const ob_matrix *W, int64_t r, const ob_blk_q
     uint8_t buf[MAX_BODY + OVERREAD + 1];
     ob_sp_cursor cur[NR_MAX];
     __m256 acc[NR_MAX][NT_MAX];
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++) {
         ob_sp_open(W, st, r + i, &cur[i]);
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) acc[i][t] = _mm256_setzero_ps();
     }
+    prefetcher pf;
+    pf_begin(W, r, NR, cur[0].left, &pf);
     while (cur[0].left > 0) {
         __m256i w[NR_MAX];
         float d[NR_MAX];
         int64_t col = 0;
+        pf_step(&pf);
 #pragma GCC unroll 4
         for (int i = 0; i < NR; i++) {
-            const uint32_t mask = ob_sp_next(st, &cur[i], &col);
-            const size_t nb = ob_sp_body_bytes(vt, __builtin_popcount(mask));
+            const uint32_t mask = chunk_mask(st, ob_sp_next_word(st, &cur[i], &col));
+            const int k = kept(st, mask);
+            const size_t nb = ob_sp_body_bytes(vt, k);
             const uint8_t *b = body_at(cur[i].p, nb, end, buf);
             d[i] = _cvtsh_ss(ob_ld16(b));
-            w[i] = decode_i(vt, mask, b + 2);
+            w[i] = decode_i(vt, mask, k, kept_lo(st, mask), b + 2);
             cur[i].p += nb;
         }
 #pragma GCC unroll 4
         for (int t = 0; t < NT; t++) {
-            const ob_blk_q8a *a = X + t * nbx + col / OB_SP_COLS;
-            const act_t ax = act_load(a);
+            const ob_blk_q8a *a = X + t * nbx + ((uint64_t)col >> 5); /* col / 32 */
+            const act_t ax = act_load(vt, a);
 #pragma GCC unroll 4
             for (int i = 0; i < NR; i++)
                 acc[i][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(idot(w[i], ax)), _mm256_set1_ps(d[i] * a->d), acc[i][t]);
         }
     }
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) out[t * ldo + i] = ob_hsum8(acc[i][t]);
 }
 
