@@ -58,11 +58,14 @@ for model in $MODELS; do
         fi
         out=$("$OB" bench -m "$path" --threads "$THREADS" --prompt-len "$PROMPT" --gen-len "$gen" \
               --reps "$reps" "${q[@]}" 2>&1) || { echo "| $model | $fmt | failed: $(echo "$out" | tail -1) |"; continue; }
-        mb=$(echo "$out" | sed -n 's/^decode reads \([0-9.]*\) MB.*/\1/p')
+        mb=$(echo "$out" | sed -n 's/^- decode reads \([0-9.]*\) MB.*/\1/p')
+        # bench's Markdown row: | threads | n_prompt | n_gen | n_parallel | warm-up+reps | TTFT ms |
+        # prefill tok/s | decode tok/s | 4 x token ms | tokenize ms | sample ms | CPU % | energy J |
+        # power W | decode GB/s | read BW GB/s | % of read BW |
         echo "$out" | awk -v m="$model" -v f="$fmt" -v mb="$mb" -F'|' '
             /^\| *[0-9]+ \|/ {
-                for (i = 2; i <= 7; i++) gsub(/^ +| +$/, "", $i)
-                printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", m, f, mb, $4, $5, $6, $3, $7
+                for (i = 2; i <= 21; i++) gsub(/^ +| +$/, "", $i)
+                printf "| %s | %s | %s | %s | %s | %s | %s | %s%% |\n", m, f, mb, $8, $9, $19, $20, $21
             }'
     done
 done

@@ -206,7 +206,7 @@ json_t *ob_results_value(const json_t *cell, const ob_result_col *c) {
 
 /* -------------------------------------------------------------------- CSV */
 
-static void csv_field(ob_sbuf *b, const char *s) {
+void ob_csv_field(ob_sbuf *b, const char *s) {
     if (!strpbrk(s, ",\"\r\n")) {
         ob_sbuf_puts(b, s);
         return;
@@ -241,7 +241,7 @@ static void csv_value(ob_sbuf *b, const json_t *v) {
     ob_sbuf t = {0};
     ob_json_text(&t, v, 0);
     if (t.oom) b->oom = 1;
-    if (t.s) csv_field(b, t.s);
+    if (t.s) ob_csv_field(b, t.s);
     ob_sbuf_free(&t);
 }
 
@@ -252,7 +252,7 @@ int ob_results_csv(const json_t *cells, ob_sbuf *out, ob_err *err) {
     if (rc) return rc;
     for (size_t c = 0; c < nc; c++) {
         if (c) ob_sbuf_putc(out, ',');
-        csv_field(out, cols[c].header);
+        ob_csv_field(out, cols[c].header);
     }
     ob_sbuf_puts(out, "\r\n");
     size_t i;

@@ -57,6 +57,10 @@ json_t *ob_results_value(const json_t *cell, const ob_result_col *c);
  * and arrays or objects as compact JSON. */
 void ob_json_text(ob_sbuf *b, const json_t *v, int python_bools);
 
+/* Appends s as one RFC 4180 field: quoted, its quotes doubled, when it
+ * holds a comma, a double quote, CR or LF. */
+void ob_csv_field(ob_sbuf *b, const char *s);
+
 /* Appends the CSV / JSONL text of cells to out. */
 int ob_results_csv(const json_t *cells, ob_sbuf *out, ob_err *err);
 int ob_results_jsonl(const json_t *cells, ob_sbuf *out, ob_err *err);
