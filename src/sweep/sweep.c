@@ -85,9 +85,9 @@ static json_t *run_settings(const sweep_run *s) {
     json_object_set_new(o, "version", json_string(OB_SWEEP_VERSION));
     json_object_set_new(o, "tasks", t);
     if (c->bench.on)
-        json_object_set_new(o, "bench", json_pack("{s:i, s:i, s:i, s:i}", "prompt_len", c->bench.prompt_len,
-                                                  "gen_len", c->bench.gen_len, "reps", c->bench.reps, "warmup",
-                                                  c->bench.warmup));
+        json_object_set_new(o, "bench", json_pack("{s:i, s:i, s:i, s:i, s:i}", "prompt_len", c->bench.prompt_len,
+                                                  "gen_len", c->bench.gen_len, "batch", c->bench.batch, "reps",
+                                                  c->bench.reps, "warmup", c->bench.warmup));
     json_object_set_new(o, "threads", json_integer(c->threads));
     return o;
 }
@@ -215,6 +215,11 @@ static json_t *record(const sweep_run *s, const sweep_cell *c, json_t *res) {
     if (c->recipe->kind != OB_RECIPE_BASELINE) json_object_set_new(rec, "cache", json_string(c->hash));
     if (json_object_get(res, "cached")) json_object_set(rec, "cached", json_object_get(res, "cached"));
     json_object_set_new(rec, "threads", json_integer(s->cfg->threads));
+    if (s->cfg->n_models > 1) { /* MLflow run names stay unique in the experiment */
+        char name[4400];
+        snprintf(name, sizeof name, "%s / %s", s->models[c->model].arg, c->recipe->name);
+        json_object_set_new(rec, "run_name", json_string(name));
+    }
     if (json_object_get(res, "seconds")) json_object_set(rec, "seconds", json_object_get(res, "seconds"));
     return rec;
 }
@@ -396,6 +401,14 @@ int ob_sweep_run(const ob_sweep_config *cfg, const ob_sweep_opts *opts, json_t *
     if (!rc && !(s.models = calloc((size_t)cfg->n_models, sizeof *s.models)))
         rc = ob_fail(err, OB_ENOMEM, "out of memory");
     sum->n_cells = s.n_cells;
+    if (!rc) {
+        char note[4400];
+        snprintf(note, sizeof note, "%d cell%s (%d model%s x %d recipe%s%s%s) -> %s", s.n_cells, s.n_cells == 1 ? "" : "s",
+                 cfg->n_models, cfg->n_models == 1 ? "" : "s", cfg->n_recipes, cfg->n_recipes == 1 ? "" : "s",
+                 opts->only ? ", --only " : "", opts->only ? opts->only : "", s.out);
+        ob_sweep_event ev = {.kind = OB_SWEEP_EV_NOTE, .text = note};
+        sweep_emit(&s, &ev);
+    }
     for (int mi = 0; !rc && mi < cfg->n_models; mi++) {
         s.models[mi].arg = cfg->models[mi];
         s.n_models = mi + 1;

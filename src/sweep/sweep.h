@@ -7,8 +7,8 @@
  *   1. the model is loaded and the recipe applied, or its compressed model
  *      loaded from OUTPUT/cache/<hash>/; a new result is saved there and
  *      reloaded, so a cell measures the same model whether it was cached;
- *   2. bench: prefill and decode speed (sweep_bench.h) and the process's
- *      peak resident memory while the benchmark runs;
+ *   2. bench: prefill and decode speed through the bench library
+ *      (bench_step.h) and the process's peak resident memory meanwhile;
  *   3. eval: perplexity and KL divergence from the baseline on the text
  *      corpus, story-cloze accuracy;
  *   4. the record (report/results.h) is added to results.jsonl and

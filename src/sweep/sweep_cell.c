@@ -11,7 +11,6 @@
 
 #include "report/fileio.h"
 #include "sweep/bench_step.h"
-#include "sweep/rss.h"
 #include "sweep/sweep_int.h"
 
 static void put(json_t *o, const char *k, double v) {
@@ -68,12 +67,10 @@ static void read_info(const char *dir, json_t *metrics) {
 
 /* The cell's compressed model: from the cache when it holds this recipe's
  * entry, else compressed now, saved and reloaded from the cache. */
-static int compressed_model(sweep_run *s, const sweep_cell *c, ob_pool *pool, ob_model **out, json_t *res,
-                            json_t *metrics, ob_err *err) {
+static int compressed_model(sweep_run *s, const sweep_cell *c, const char *dir, ob_pool *pool, ob_model **out,
+                            json_t *res, json_t *metrics, ob_err *err) {
     const sweep_model *mm = &s->models[c->model];
     const ob_recipe *r = c->recipe;
-    char dir[4400];
-    snprintf(dir, sizeof dir, "%s/cache/%s", s->out, c->hash);
     if (ob_recipe_cache_valid(dir, c->key)) {
         sweep_stage(s, "cache", 0, 0);
         ob_err le = {0};
@@ -112,22 +109,15 @@ static int compressed_model(sweep_run *s, const sweep_cell *c, ob_pool *pool, ob
     return rc;
 }
 
-/* Speed and, when cells are isolated, this process's peak memory during
- * the benchmark. */
-static int bench(sweep_run *s, const ob_model *m, ob_pool *pool, json_t *metrics, ob_err *err) {
+/* Speed, and the peak memory of the benchmark when the cell has a
+ * process of its own. */
+static int bench(sweep_run *s, ob_model *m, const char *path, ob_pool *pool, json_t *metrics, ob_err *err) {
     const ob_sweep_config *cfg = s->cfg;
-    ob_sweep_bench_params bp = {cfg->bench.prompt_len, cfg->bench.gen_len, cfg->bench.reps, cfg->bench.warmup};
-    ob_sweep_bench_result br;
+    ob_sweep_bench_params bp = {cfg->bench.prompt_len, cfg->bench.gen_len, cfg->bench.batch, cfg->bench.reps,
+                                cfg->bench.warmup, path};
     malloc_trim(0);
-    int peak_ok = s->o->isolate && !ob_rss_reset_peak();
     sweep_stage(s, "bench", 0, 0);
-    int rc = ob_sweep_bench(m, pool, &bp, &br, err);
-    if (rc) return rc;
-    put(metrics, "decode_tps", br.decode_tps);
-    put(metrics, "prefill_tps", br.prefill_tps);
-    put(metrics, "ttft_ms", br.ttft_ms);
-    if (peak_ok) put(metrics, "peak_rss_bytes", (double)ob_rss_peak());
-    return 0;
+    return ob_sweep_bench(m, pool, &bp, s->o->isolate, metrics, err);
 }
 
 static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, ob_err *err) {
@@ -136,6 +126,9 @@ static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, 
     const int is_base = c->recipe->kind == OB_RECIPE_BASELINE;
     ob_pool *pool = NULL;
     ob_model *m = NULL, *base = NULL;
+    char dir[4400];
+    const char *bench_path = is_base ? mm->path : dir;
+    snprintf(dir, sizeof dir, "%s/cache/%s", s->out, c->hash);
     if (mm->error[0]) return ob_fail(err, OB_EINVAL, "%s", mm->error);
     int rc = ob_pool_new(cfg->threads, &pool, err);
     if (!rc && is_base) {
@@ -143,14 +136,14 @@ static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, 
         rc = ob_model_load(mm->path, NULL, &m, err);
         if (!rc) put(metrics, "disk_bytes", (double)json_integer_value(json_object_get(mm->identity, "size")));
     } else if (!rc) {
-        rc = compressed_model(s, c, pool, &m, res, metrics, err);
+        rc = compressed_model(s, c, dir, pool, &m, res, metrics, err);
     }
     if (!rc) {
         int64_t bytes = ob_model_weight_bytes(m), params = ob_model_n_params(m);
         put(metrics, "model_size_bytes", (double)bytes);
         if (params > 0) put(metrics, "bits_per_weight", 8.0 * (double)bytes / (double)params);
     }
-    if (!rc && cfg->bench.on) rc = bench(s, m, pool, metrics, err);
+    if (!rc && cfg->bench.on) rc = bench(s, m, bench_path, pool, metrics, err);
     if (!rc && (cfg->ppl.on || cfg->kld.on)) {
         if (cfg->kld.on && !is_base) {
             sweep_stage(s, "kld", 0, 0);
