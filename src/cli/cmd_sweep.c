@@ -162,9 +162,10 @@ int cmd_sweep(int argc, char **argv) {
         int m = (int)(sum.seconds / 60), s = (int)fmod(sum.seconds, 60.0);
         snprintf(t, sizeof t, "%d:%02d", m, s);
         printf("%s\n", md);
-        printf("sweep: %d cells (%d run, %d skipped, %d failed) in %s; %s/results.jsonl, results.csv, mlruns/, "
+        printf("sweep: %d cell%s (%d run, %d skipped, %d failed) in %s; %s/results.jsonl, results.csv, mlruns/, "
                "report.html, summary.md\n",
-               sum.n_cells, sum.n_run, sum.n_skipped, sum.n_failed, t, ob_sweep_output(&cfg));
+               sum.n_cells, sum.n_cells == 1 ? "" : "s", sum.n_run, sum.n_skipped, sum.n_failed, t,
+               ob_sweep_output(&cfg));
     }
     free(md);
     json_decref(cells);

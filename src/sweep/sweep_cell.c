@@ -1,36 +1,19 @@
 /* sweep_cell.c - one cell of a sweep: the compressed model from the cache
  * or made and cached, then benchmarked and evaluated (sweep.h).  Runs in
  * the cell's child process when the sweep isolates cells. */
-#include <dirent.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "bench/sensors.h"
 #include "report/fileio.h"
 #include "sweep/bench_step.h"
 #include "sweep/sweep_int.h"
 
 static void put(json_t *o, const char *k, double v) {
     if (isfinite(v)) json_object_set_new(o, k, json_real(v));
-}
-
-/* Bytes of the regular files in dir (the cache entry on disk). */
-static int64_t dir_bytes(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int64_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char p[4400];
-        struct stat st;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (!stat(p, &st) && S_ISREG(st.st_mode)) n += st.st_size;
-    }
-    closedir(d);
-    return n;
 }
 
 static void on_layer(void *user, int layer, int n_layers, double elapsed) {
@@ -77,7 +60,7 @@ static int compressed_model(sweep_run *s, const sweep_cell *c, const char *dir, 
         if (!ob_model_load(dir, NULL, out, &le)) {
             json_object_set_new(res, "cached", json_true());
             read_info(dir, metrics);
-            put(metrics, "disk_bytes", (double)dir_bytes(dir));
+            put(metrics, "disk_bytes", (double)ob_path_bytes(dir));
             return 0;
         }
         ob_sweep_event ev = {.kind = OB_SWEEP_EV_NOTE, .text = le.msg};
@@ -104,7 +87,7 @@ static int compressed_model(sweep_run *s, const sweep_cell *c, const char *dir, 
         json_object_set_new(res, "cached", json_false());
         put(metrics, "sparsity", info.sparsity);
         put(metrics, "compress_s", info.seconds);
-        put(metrics, "disk_bytes", (double)dir_bytes(dir));
+        put(metrics, "disk_bytes", (double)ob_path_bytes(dir));
     }
     return rc;
 }
@@ -134,7 +117,7 @@ static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, 
     if (!rc && is_base) {
         sweep_stage(s, "load", 0, 0);
         rc = ob_model_load(mm->path, NULL, &m, err);
-        if (!rc) put(metrics, "disk_bytes", (double)json_integer_value(json_object_get(mm->identity, "size")));
+        if (!rc) put(metrics, "disk_bytes", (double)ob_path_bytes(mm->path));
     } else if (!rc) {
         rc = compressed_model(s, c, dir, pool, &m, res, metrics, err);
     }
