@@ -103,6 +103,22 @@ typedef struct ob_sweep_summary {
 int ob_sweep_run(const ob_sweep_config *cfg, const ob_sweep_opts *opts, json_t **cells_out, ob_sweep_summary *sum,
                  ob_err *err);
 
+/* The same a cell at a time, for callers that choose the cells as they go
+ * (search.h): ob_sweep_open does the checks and setup above (n_planned:
+ * the cells expected, for progress); ob_sweep_cell runs one cell (or skips
+ * it on resume) and records it; ob_sweep_finish writes the report and
+ * summary.  The session borrows cfg and opts. */
+typedef struct ob_sweep ob_sweep;
+int ob_sweep_open(const ob_sweep_config *cfg, const ob_sweep_opts *opts, int n_planned, ob_sweep **out, ob_err *err);
+/* Runs recipe r (copied) on model (an index into cfg->models).  *record
+ * (may be NULL) receives the cell's record, borrowed from the session
+ * until the next call.  Fails only when the results cannot be written. */
+int ob_sweep_cell(ob_sweep *s, int model, const ob_recipe *r, const json_t **record, ob_err *err);
+/* Writes the results, report.html and summary.md; *cells_out and sum as
+ * ob_sweep_run gives them. */
+int ob_sweep_finish(ob_sweep *s, json_t **cells_out, ob_sweep_summary *sum, ob_err *err);
+void ob_sweep_free(ob_sweep *s);
+
 /* The output folder cfg names (its default when NULL). */
 const char *ob_sweep_output(const ob_sweep_config *cfg);
 

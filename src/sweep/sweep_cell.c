@@ -53,7 +53,7 @@ static void read_info(const char *dir, json_t *metrics) {
 static int compressed_model(sweep_run *s, const sweep_cell *c, const char *dir, ob_pool *pool, ob_model **out,
                             json_t *res, json_t *metrics, ob_err *err) {
     const sweep_model *mm = &s->models[c->model];
-    const ob_recipe *r = c->recipe;
+    const ob_recipe *r = &c->recipe;
     if (ob_recipe_cache_valid(dir, c->key)) {
         sweep_stage(s, "cache", 0, 0);
         ob_err le = {0};
@@ -106,13 +106,14 @@ static int bench(sweep_run *s, ob_model *m, const char *path, ob_pool *pool, jso
 static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, ob_err *err) {
     const ob_sweep_config *cfg = s->cfg;
     const sweep_model *mm = &s->models[c->model];
-    const int is_base = c->recipe->kind == OB_RECIPE_BASELINE;
+    const int is_base = c->recipe.kind == OB_RECIPE_BASELINE;
     ob_pool *pool = NULL;
     ob_model *m = NULL, *base = NULL;
     char dir[4400];
     const char *bench_path = is_base ? mm->path : dir;
     snprintf(dir, sizeof dir, "%s/cache/%s", s->out, c->hash);
     if (mm->error[0]) return ob_fail(err, OB_EINVAL, "%s", mm->error);
+    if (ob_recipe_calibrated(&c->recipe) && mm->calib_error[0]) return ob_fail(err, OB_EINVAL, "%s", mm->calib_error);
     int rc = ob_pool_new(cfg->threads, &pool, err);
     if (!rc && is_base) {
         sweep_stage(s, "load", 0, 0);

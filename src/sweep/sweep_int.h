@@ -11,58 +11,68 @@
 #include "sweep/recipe.h"
 #include "sweep/sweep.h"
 
-/* One model of the sweep, prepared once in the parent; children inherit
- * it.  error non-empty: the model cannot be used and its cells fail. */
+/* One model of the sweep, prepared in the parent when its first cell
+ * runs; children inherit it.  error non-empty: the model cannot be used
+ * and its cells fail; calib_error: its calibrated cells fail. */
 typedef struct sweep_model {
     const char *arg;           /* as the configuration names it           */
     char path[4096];           /* resolved                                */
     json_t *identity;          /* ob_model_identity                       */
+    int prepared;
     char error[1024];
     int32_t *text;             /* ppl / kld token stream, cut to the
                                   windows used                            */
     int64_t n_text;
     int ctx, add_bos;          /* window length; BOS per the tokenizer    */
     int32_t bos;
+    int calib_tried;
+    char calib_error[1100];
     int32_t *calib;            /* [calib_n x calib_seqlen], or NULL       */
     int calib_n, calib_seqlen;
 } sweep_model;
 
-/* One cell: a model and a recipe. */
+/* One cell: a model and a recipe (a copy: searches make recipes). */
 typedef struct sweep_cell {
     int model;
-    const ob_recipe *recipe;
+    ob_recipe recipe;
     json_t *key;               /* ob_recipe_key: names the cache entry    */
     char hash[65];             /* SHA-256 of key                          */
     char id[65];               /* SHA-256 of everything the numbers hang on */
 } sweep_cell;
 
-typedef struct sweep_run {
+struct ob_sweep {
     const ob_sweep_config *cfg;
     const ob_sweep_opts *o;
     const char *out;           /* the output folder                       */
     const char *ppl_path, *cloze_path, *calib_path;
     int calib_brown;           /* calib_path is a Brown corpus folder     */
     json_t *calib_id;          /* calibration settings, for the hashes    */
+    json_t *settings;          /* tasks, bench, threads: for the cell ids */
     char *text;                /* the ppl corpus, read once               */
     size_t text_len;
     ob_mc_set *cloze;          /* the story-cloze items, read once        */
-    sweep_model *models;
-    int n_models;
-    sweep_cell *cells;
-    int n_cells;
+    sweep_model *models;       /* [cfg->n_models]                         */
+    sweep_cell *cells;         /* the cells run so far                    */
+    int n_cells, cap_cells, n_planned;
+    void *store;               /* the MLflow store (ob_mlstore)           */
+    char exp_id[72];
+    json_t *results;           /* every record of results.jsonl           */
+    ob_sweep_summary sum;
     /* progress */
     double t0, cell_t0, run_seconds;
     int cur, n_done, n_timed;
-} sweep_run;
+};
+typedef struct ob_sweep sweep_run;
 
 /* Sends an event with the run's position filled in. */
 void sweep_emit(const sweep_run *s, ob_sweep_event *ev);
 /* A STAGE event for the current cell. */
 void sweep_stage(const sweep_run *s, const char *stage, int done, int total);
 
-/* sweep_prep.c: fills s->models[i] (identity, tokens, calibration);
- * problems go to its error.  Fails only when out of memory. */
-int sweep_prepare_model(sweep_run *s, int i, int need_calib, ob_err *err);
+/* sweep_prep.c: prepares s->models[i] once (identity, tokens) and, with
+ * calib, its calibration windows; problems go to its error /
+ * calib_error.  Fails only when out of memory. */
+int sweep_prepare_model(sweep_run *s, int i, int calib, ob_err *err);
 void sweep_model_free(sweep_model *mm);
 
 /* sweep_cell.c: runs cell ci in this process and returns its outcome, a
@@ -70,6 +80,20 @@ void sweep_model_free(sweep_model *mm);
  * failure becomes status "failed" with the error.  NULL only when out of
  * memory. */
 json_t *sweep_cell_run(sweep_run *s, int ci);
+
+/* sweep_child.c: the same in a child process; a crash becomes a failed
+ * outcome naming the signal. */
+json_t *sweep_cell_isolated(sweep_run *s, int ci);
+
+/* sweep_record.c: the record of cell c from its outcome (a new object);
+ * the index in cells of the record with cell id id (*same_id = 1), else of
+ * this model and recipe, or -1; whether a record's status is "ok"; the
+ * results files; report.html and summary.md. */
+json_t *sweep_record(const sweep_run *s, const sweep_cell *c, const json_t *res);
+int sweep_find_record(const json_t *cells, const char *id, const char *model, const char *recipe, int *same_id);
+int sweep_record_ok(const json_t *rec);
+int sweep_write_results(const sweep_run *s, ob_err *err);
+int sweep_write_report(const sweep_run *s, ob_err *err);
 
 /* sweep_eval.c: perplexity (and with base, KL divergence), story-cloze
  * accuracy; metrics receive the numbers. */

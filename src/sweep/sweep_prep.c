@@ -44,33 +44,53 @@ static int prep_text(sweep_run *s, sweep_model *mm, const ob_model *m, ob_err *e
     return 0;
 }
 
-int sweep_prepare_model(sweep_run *s, int i, int need_calib, ob_err *err) {
+/* The calibration windows of a loaded model. */
+static int prep_calib(sweep_run *s, sweep_model *mm, const ob_model *m, ob_err *err) {
+    const ob_sweep_config *cfg = s->cfg;
+    const ob_config *c = ob_model_config(m);
+    if (cfg->calib.seqlen > c->max_seq)
+        return ob_fail(err, OB_ERANGE, "calibration.seqlen %d exceeds %s's context of %d tokens", cfg->calib.seqlen,
+                       mm->arg, c->max_seq);
+    int rc = ob_calib_tokens(m, s->calib_path, s->calib_brown, cfg->calib.nsamples, cfg->calib.seqlen,
+                             (uint64_t)cfg->calib.seed, &mm->calib, NULL, 0, err);
+    if (!rc) {
+        mm->calib_n = cfg->calib.nsamples;
+        mm->calib_seqlen = cfg->calib.seqlen;
+    }
+    return rc;
+}
+
+int sweep_prepare_model(sweep_run *s, int i, int calib, ob_err *err) {
     sweep_model *mm = &s->models[i];
     const ob_sweep_config *cfg = s->cfg;
+    if (mm->error[0] || (mm->prepared && (!calib || mm->calib_tried))) return 0;
     ob_err e = {0};
     ob_model *m = NULL;
     int rc = 0;
-    if (s->o->resolve_model) rc = s->o->resolve_model(mm->arg, mm->path, sizeof mm->path, &e);
-    else if ((size_t)snprintf(mm->path, sizeof mm->path, "%s", mm->arg) >= sizeof mm->path)
-        rc = ob_fail(&e, OB_EINVAL, "%.100s...: path too long", mm->arg);
-    if (!rc) rc = ob_model_identity(mm->path, &mm->identity, &e);
+    if (!mm->prepared) {
+        mm->prepared = 1;
+        if (s->o->resolve_model) rc = s->o->resolve_model(mm->arg, mm->path, sizeof mm->path, &e);
+        else if ((size_t)snprintf(mm->path, sizeof mm->path, "%s", mm->arg) >= sizeof mm->path)
+            rc = ob_fail(&e, OB_EINVAL, "%.100s...: path too long", mm->arg);
+        if (!rc) rc = ob_model_identity(mm->path, &mm->identity, &e);
+    }
     if (!rc) rc = ob_model_load(mm->path, NULL, &m, &e);
-    if (!rc && (cfg->ppl.on || cfg->kld.on)) rc = prep_text(s, mm, m, &e);
-    if (!rc && need_calib) {
-        const ob_config *c = ob_model_config(m);
-        if (cfg->calib.seqlen > c->max_seq)
-            rc = ob_fail(&e, OB_ERANGE, "calibration.seqlen %d exceeds %s's context of %d tokens", cfg->calib.seqlen,
-                         mm->arg, c->max_seq);
-        else
-            rc = ob_calib_tokens(m, s->calib_path, s->calib_brown, cfg->calib.nsamples, cfg->calib.seqlen,
-                                 (uint64_t)cfg->calib.seed, &mm->calib, NULL, 0, &e);
-        if (!rc) {
-            mm->calib_n = cfg->calib.nsamples;
-            mm->calib_seqlen = cfg->calib.seqlen;
+    if (!rc && !mm->text && (cfg->ppl.on || cfg->kld.on)) rc = prep_text(s, mm, m, &e);
+    if (rc) {
+        ob_model_free(m);
+        if (rc == OB_ENOMEM) return ob_fail(err, rc, "%s", e.msg);
+        snprintf(mm->error, sizeof mm->error, "%s", e.msg);
+        return 0;
+    }
+    if (calib && !mm->calib_tried) {
+        mm->calib_tried = 1;
+        if ((rc = prep_calib(s, mm, m, &e))) {
+            ob_model_free(m);
+            if (rc == OB_ENOMEM) return ob_fail(err, rc, "%s", e.msg);
+            snprintf(mm->calib_error, sizeof mm->calib_error, "calibration: %s", e.msg);
+            return 0;
         }
     }
     ob_model_free(m);
-    if (rc == OB_ENOMEM) return ob_fail(err, rc, "%s", e.msg);
-    if (rc) snprintf(mm->error, sizeof mm->error, "%s", e.msg);
     return 0;
 }
