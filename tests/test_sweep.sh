@@ -194,6 +194,38 @@ PY
     grep -q "\[1/8\] fp32: finished in an earlier run, skipped" "$tmp/err6.txt" && ok || bad "fp32 redone after the kill"
     [ "$(rows "$tmp/sw/results.jsonl" | tr '\n' ';')" = "$want" ] && ok || bad "rows after resume: $(rows "$tmp/sw/results.jsonl")"
     ls "$tmp/sw/cache" | grep -q '^\.' && bad "a temporary cache folder was left: $(ls -a "$tmp/sw/cache")" || ok
+
+    # --- optibench search: bisection over Wanda's sparsity, each probe a recorded cell
+    "$ob" search "$tmp/small.yaml" --recipe wanda --key sparsity --range 0.2:0.8 --tol 0.2 --metric acc --min 0.5 \
+        --only 'nothing' --set 'models=[x]' >/dev/null 2>&1 && bad "search took sweep-only options" || ok
+    sed 's/models: \[stories15M, .*\]/models: [stories15M]/' "$tmp/small.yaml" >"$tmp/one.yaml"
+    "$ob" search "$tmp/one.yaml" --recipe wanda --key sparsity --range 0.2:0.8 --tol 0.2 --metric acc --min 0.5 \
+        --output "$tmp/search" --bw-mb 0 >"$tmp/s1.txt" 2>"$tmp/serr1.txt" && ok || bad "search: $(tail -3 "$tmp/serr1.txt")"
+    $py - "$tmp/search/search.json" "$tmp/search/results.jsonl" <<'PY' && ok || bad "search.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert len(s) == 1, s
+r = s[0]
+assert r["recipe"] == "wanda" and r["key"] == "sparsity" and r["metric"] == "acc" and r["limit"] == 0.5, r
+p = r["probes"]
+assert [x["value"] for x in p[:2]] == ["0.2", "0.8"] and 3 <= len(p) <= 5, p
+ok = [float(x["value"]) for x in p if x["pass"]]
+no = [float(x["value"]) for x in p if not x["pass"]]
+assert all(x["pass"] == (x["metric"] >= 0.5) for x in p), p
+if r["found"]:
+    assert float(r["best"]) == max(ok) and (not no or max(ok) < min(no)), (ok, no)
+    assert not no or min(no) - max(ok) <= 0.2 + 1e-9 or len(p) == 12
+cells = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+names = sorted(c["recipe"] for c in cells)
+assert names == sorted("wanda@sparsity=" + x["value"] for x in p), names
+print("ok  search: %d probes %s, answer %s" % (len(p), [x["value"] for x in p], r["best"]))
+PY
+    grep -q '^| stories15M | wanda | sparsity |' "$tmp/s1.txt" && ok || bad "search table: $(cat "$tmp/s1.txt")"
+    "$ob" search "$tmp/one.yaml" --recipe wanda --key sparsity --range 0.2:0.8 --tol 0.2 --metric acc --min 0.5 \
+        --output "$tmp/search" --bw-mb 0 --resume >"$tmp/s2.txt" 2>"$tmp/serr2.txt" && ok || bad "search --resume"
+    grep -q "search: \([0-9]*\) probes (0 run, \1 skipped" "$tmp/s2.txt" && ok || bad "search --resume reran probes: $(tail -1 "$tmp/s2.txt")"
+    cmp -s <($py -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["best"])' "$tmp/search/search.json") \
+        <(grep -o '\*\*[^*]*\*\*' "$tmp/s1.txt" | tr -d '*') && ok || bad "resumed search gave another answer"
 fi
 
 # --- bad input: one line, before any work
@@ -210,6 +242,12 @@ expect_error "--only matches nothing" "--only zz\\* matches no recipe" "$ob" swe
 expect_error "bad --set" "--set bench.reps: bench.reps must be an integer" "$ob" sweep "$tmp/small.yaml" --set bench.reps=many
 expect_error "missing config" "nope.yaml" "$ob" sweep "$tmp/nope.yaml"
 expect_error "two configs" "one configuration file" "$ob" sweep a.yaml b.yaml
+expect_error "search: key of another kind" "recipe 'q8_0': sparsity: not a key for a rtn recipe" \
+    "$ob" search "$tmp/small.yaml" --recipe q8_0 --key sparsity --range 0.1:0.9 --metric acc --min 0.5
+expect_error "search: bound the wrong way" "ppl is lower-is-better: bound it with --max" \
+    "$ob" search "$tmp/small.yaml" --recipe wanda --key sparsity --range 0.1:0.9 --metric ppl --min 5
+expect_error "search: value out of range" "sparsity must be a number in" \
+    "$ob" search "$tmp/small.yaml" --recipe wanda --key sparsity --range 0.1:1.5 --metric acc --min 0.5
 
 echo "test_sweep: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -321,7 +321,29 @@ static void test_hash(void) {
     json_decref(cal2);
 }
 
+/* ob_recipe_set: what search uses to make its probes */
+static void test_recipe_set(void) {
+    ob_sweep_config c;
+    ob_err err;
+    CHECK_OK(parse("models: [m]\ntasks: [ppl]\nrecipes:\n  - {name: w, kind: prune, method: wanda, sparsity: 0.5}\n"
+                   "  - {name: g, kind: gptq, bits: 4}\n  - {name: t, kind: prune, method: wanda, pattern: '2:4'}\n",
+                   &c, &err),
+             &err);
+    if (err.code) return;
+    ob_recipe w = c.recipes[0], g = c.recipes[1], t = c.recipes[2];
+    CHECK_OK(ob_recipe_set(&w, "sparsity", "0.625", &err), &err);
+    CHECK(w.sparsity == 0.625 && !strcmp(w.name, "w"), "set sparsity");
+    CHECK_OK(ob_recipe_set(&g, "bits", "3", &err), &err);
+    CHECK(g.bits == 3, "set bits");
+    CHECK(ob_recipe_set(&g, "bits", "9", &err) && !strncmp(err.msg, "bits: ", 6), "%s", err.msg);
+    CHECK(ob_recipe_set(&g, "format", "i4_g32", &err) && strstr(err.msg, "not both"), "%s", err.msg);
+    CHECK(ob_recipe_set(&w, "bits", "4", &err) && strstr(err.msg, "not a key for a prune recipe"), "%s", err.msg);
+    CHECK(ob_recipe_set(&t, "sparsity", "0.7", &err) && strstr(err.msg, "a sparsity of 0.5, not 0.7"), "%s", err.msg);
+    ob_sweep_config_free(&c);
+}
+
 int main(void) {
+    test_recipe_set();
     test_full();
     test_defaults_and_forms();
     test_grid();

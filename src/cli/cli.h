@@ -19,6 +19,7 @@ int cmd_prune(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* Prints "optibench <cmd>: <msg>" to stderr and returns 1. */
 int cli_error(const char *cmd, const ob_err *err);

@@ -115,6 +115,10 @@ int ob_sweep_config_set(ob_sweep_config *cfg, const char *path, const char *valu
 /* The checks across keys (kld needs a baseline recipe, ...), run by ob_sweep_config_load; run again after overrides. */
 int ob_sweep_config_check(const ob_sweep_config *cfg, ob_err *err);
 
+/* Sets recipe key (not name or kind) of r from value, as the file would,
+ * and checks the recipe whole again; errors start with "KEY: ". */
+int ob_recipe_set(ob_recipe *r, const char *key, const char *value, ob_err *err);
+
 /* The recipe named name, or NULL. */
 const ob_recipe *ob_sweep_config_recipe(const ob_sweep_config *cfg, const char *name);
 /* The reference of KL divergence and perplexity increases: the first

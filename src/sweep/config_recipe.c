@@ -341,3 +341,17 @@ int cfg_parse_recipes(yaml_document_t *doc, yaml_node_t *seq, const char *file, 
     }
     return 0;
 }
+
+int ob_recipe_set(ob_recipe *r, const char *key, const char *value, ob_err *err) {
+    cfg_loc at = {key, 0, 0, NULL};
+    const field_def *f = find_field(key);
+    if (!f || !(f->kinds & KB(r->kind))) {
+        char keys[300];
+        keys_of(r->kind, keys, sizeof keys);
+        return cfg_fail(err, OB_EINVAL, &at, "%s key for a %s recipe (it takes: %s)", f ? "not a" : "unknown",
+                        ob_recipe_kind_name(r->kind), keys);
+    }
+    int rc = set_field(r, f, value, 1, &at, err);
+    if (!rc) rc = check_recipe(r, &at, err);
+    return rc;
+}

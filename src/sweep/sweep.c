@@ -184,6 +184,8 @@ int ob_sweep_open(const ob_sweep_config *cfg, const ob_sweep_opts *opts, int n_p
     return 0;
 }
 
+const ob_sweep_config *ob_sweep_session_config(const ob_sweep *s) { return s->cfg; }
+
 void ob_sweep_free(ob_sweep *s) {
     if (!s) return;
     for (int i = 0; i < s->n_cells; i++) json_decref(s->cells[i].key);

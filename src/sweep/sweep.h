@@ -118,6 +118,8 @@ int ob_sweep_cell(ob_sweep *s, int model, const ob_recipe *r, const json_t **rec
  * ob_sweep_run gives them. */
 int ob_sweep_finish(ob_sweep *s, json_t **cells_out, ob_sweep_summary *sum, ob_err *err);
 void ob_sweep_free(ob_sweep *s);
+/* The configuration the session runs (borrowed). */
+const ob_sweep_config *ob_sweep_session_config(const ob_sweep *s);
 
 /* The output folder cfg names (its default when NULL). */
 const char *ob_sweep_output(const ob_sweep_config *cfg);
