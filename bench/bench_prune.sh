@@ -7,7 +7,8 @@
 #   bash bench/bench_prune.sh [BUILD_DIR]        (default build/)
 #
 # Variants, in f32 and in int8 (dense int8 = Q8_0; pruned int8 = Q8_0 chunks
-# in sparse storage; the lm_head is Q8_0 in every int8 variant):
+# in sparse storage; the lm_head is Q8_0 in every int8 variant; every
+# variant is a saved model, so peak memory is what loading it costs):
 #   dense            the model as made
 #   unstructured-50  magnitude, 50% unstructured   (bitmask storage, SP_*)
 #   2:4              magnitude, 2:4                (2:4 storage, S24_*)
@@ -19,7 +20,8 @@
 # (~/.cache/optibench-synth), WORK (~/.cache/optibench-prune-bench: the
 # pruned models, about 9 GB; kept between runs).
 # Prints a Markdown table: median [min, max] over REPS after one warm-up;
-# speed-up against dense at the same value type; peak resident memory of a
+# speed-up against dense at the same value type (each round runs every variant
+# once, and the ratio is taken within the round); peak resident memory of a
 # 32-token greedy generation (/usr/bin/time).
 set -euo pipefail
 B=${1:-build}
@@ -38,25 +40,30 @@ if [ ! -f "$DENSE/model.safetensors" ]; then
 fi
 mkdir -p "$WORK"
 
-model_for() { # variant values -> model folder (pruned once, then reused)
+model_for() { # variant values -> model folder (made once, then reused)
     local v=$1 vals=$2 dir="$WORK/$1-$2" args
     case $v in
-    dense) echo "$DENSE"; return ;;
+    dense) [ "$vals" = f32 ] && { echo "$DENSE"; return; } ;;
     unstructured-50) args=(--method magnitude --sparsity 0.5 --pattern unstructured --values "$vals") ;;
     2:4) args=(--method magnitude --pattern 2:4 --values "$vals") ;;
-    structured-30) args=(--method magnitude --sparsity 0.3 --pattern ffn+heads) ;;
+    structured-30) args=(--method magnitude --sparsity 0.3 --pattern ffn+heads --values "$vals") ;;
     esac
-    if [ ! -f "$dir/prune.json" ]; then
-        "$OB" prune -m "$DENSE" "${args[@]}" -o "$dir" >"$dir.log" 2>&1 || { tail -n3 "$dir.log" >&2; return 1; }
+    if [ ! -f "$dir/config.json" ]; then
+        if [ "$v" = dense ]; then # Q8_0 everywhere, lm_head included
+            "$OB" quantize -m "$DENSE" --method rtn --format q8_0 --quant-output --container -o "$dir" >"$dir.log" 2>&1 ||
+                { tail -n3 "$dir.log" >&2; return 1; }
+        else
+            "$OB" prune -m "$DENSE" "${args[@]}" -o "$dir.p" >"$dir.log" 2>&1 || { tail -n3 "$dir.log" >&2; return 1; }
+            if [ "$vals" = int8 ]; then # the lm_head in Q8_0 too, as in dense int8
+                "$OB" quantize -m "$dir.p" --method rtn --format q8_0 --tensor-type 'blk.*=keep' --quant-output \
+                    --container -o "$dir" >>"$dir.log" 2>&1 || { tail -n3 "$dir.log" >&2; return 1; }
+                cp "$dir.p/prune.json" "$dir/" && rm -rf "$dir.p"
+            else
+                mv "$dir.p" "$dir"
+            fi
+        fi
     fi
     echo "$dir"
-}
-quant_for() { # variant values -> bench options
-    [ "$2" = int8 ] || return 0
-    case $1 in
-    dense | structured-30) echo "--quant q8_0 --quant-output" ;;
-    *) echo "--quant q8_0 --quant-output --tensor-type blk.*=keep" ;;
-    esac
 }
 
 echo "## Pruning on the TinyLlama-1.1B-shaped model, $THREADS threads, prompt $PROMPT, $GEN tokens decoded"
@@ -65,23 +72,47 @@ echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short H
 echo "- cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| values | variant | weights MB/token | prefill tok/s | decode tok/s | decode vs dense | peak RSS MB |"
-echo "|---|---|--:|--:|--:|--:|--:|"
+echo "| values | variant | storage | weights MB/token | prefill tok/s | decode tok/s | decode vs dense (per-round ratio) | peak RSS MB |"
+echo "|---|---|---|--:|--:|--:|--:|--:|"
+VARIANTS="dense unstructured-50 2:4 structured-30"
+declare -A path
 for vals in f32 int8; do
-    base=""
-    for v in dense unstructured-50 2:4 structured-30; do
-        path=$(model_for "$v" "$vals") || { echo "| $vals | $v | prune failed | | | | |"; continue; }
-        read -r -a q <<<"$(quant_for "$v" "$vals")"
-        out=$("$OB" bench -m "$path" --threads "$THREADS" --prompt-len "$PROMPT" --gen-len "$GEN" --reps "$REPS" \
-              "${q[@]}" 2>&1) || { echo "| $vals | $v | bench failed: $(echo "$out" | tail -1) |"; continue; }
-        mb=$(echo "$out" | sed -n 's/^decode reads \([0-9.]*\) MB.*/\1/p')
-        row=$(echo "$out" | awk -F'|' '/^\| *[0-9]+ \|/ { for (i = 2; i <= 7; i++) gsub(/^ +| +$/, "", $i); print $4 "|" $5 }' | tail -1)
-        pre=${row%%|*} dec=${row#*|}
-        med=$(echo "$dec" | awk '{print $1}')
-        [ -n "$base" ] || base=$med
-        rss=$( { /usr/bin/time -v "$OB" generate -m "$path" "${q[@]}" -t "$THREADS" -p "Once upon a time" -n 32 \
+    for v in $VARIANTS; do
+        path[$vals/$v]=$(model_for "$v" "$vals") || path[$vals/$v]=""
+    done
+done
+# rounds: every variant once per round, dense first, so that the machine's
+# drifting memory bandwidth hits all of them alike; ratios are per round
+declare -A dec pre mbt
+for ((round = 1; round <= REPS; round++)); do
+    for vals in f32 int8; do
+        for v in $VARIANTS; do
+            p=${path[$vals/$v]}
+            [ -n "$p" ] || continue
+            out=$("$OB" bench -m "$p" --threads "$THREADS" --prompt-len "$PROMPT" --gen-len "$GEN" --reps 1 2>&1) || { echo "bench failed: $vals $v: $(echo "$out" | tail -1)" >&2; continue; }
+            mbt[$vals/$v]=$(echo "$out" | sed -n 's/^-\{0,1\} *decode reads \([0-9.]*\) MB.*/\1/p')
+            # columns: threads n_prompt n_gen n_parallel warm-up TTFT prefill decode ...
+            row=$(echo "$out" | awk -F'|' '/^\| *[0-9]+ \|/ { print $8 "|" $9 }' | tail -1)
+            pre[$vals/$v]+="$(echo "${row%%|*}" | awk '{print $1}') "
+            dec[$vals/$v]+="$(echo "${row#*|}" | awk '{print $1}') "
+        done
+    done
+done
+# median [min, max] of a list of numbers
+summ() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk -v d="${2:-1}" '{a[NR] = $1} END {f = "%." d "f"; if (NR) printf f " [" f ", " f "]", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2), a[1], a[NR]}'; }
+ratios() { paste -d' ' <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{print $1 / $2}' | tr '\n' ' '; }
+storage() { [ -f "$1/prune.json" ] && /usr/bin/python3 -c 'import json,sys; t=json.load(open(sys.argv[1])).get("tensors",[]); print(t[0].get("format","shrunk") if t else "-")' "$1/prune.json" 2>/dev/null || echo dense; }
+for vals in f32 int8; do
+    for v in $VARIANTS; do
+        p=${path[$vals/$v]}
+        [ -n "$p" ] || { echo "| $vals | $v | prune failed | | | | | |"; continue; }
+        r=$(summ "$(ratios "${dec[$vals/$v]}" "${dec[$vals/dense]}")" 2)
+        rss=$( { /usr/bin/time -v "$OB" generate -m "$p" -t "$THREADS" -p "Once upon a time" -n 32 \
                  --quiet-stats >/dev/null; } 2>&1 | awk '/Maximum resident/ {printf "%.0f", $6 / 1024}')
-        echo "| $vals | $v | $mb | $pre | $dec | $(awk -v a="$med" -v b="$base" 'BEGIN {printf "%.2fx", a / b}') | $rss |"
+        st=$(storage "$p")
+        [ "$v" = structured-30 ] && st="dense, smaller"
+        [ "$v" = dense ] && st=$([ "$vals" = int8 ] && echo Q8_0 || echo F32)
+        echo "| $vals | $v | $st | ${mbt[$vals/$v]} | $(summ "${pre[$vals/$v]}") | $(summ "${dec[$vals/$v]}") | ${r/ \[/x [} | $rss |"
     done
 done
 echo

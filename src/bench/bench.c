@@ -23,6 +23,8 @@ int ob_bench_check(const ob_bench_params *p, int max_seq, ob_err *err) {
     if (p->batches && p->n_batch < 1) return ob_fail(err, OB_EINVAL, "bench: no batch size given");
     if (p->gen_len < 1) return ob_fail(err, OB_EINVAL, "bench: generated length %d (must be >= 1)", p->gen_len);
     if (p->reps < 1) return ob_fail(err, OB_EINVAL, "bench: %d repetitions (must be >= 1)", p->reps);
+    if ((int64_t)p->reps * p->gen_len > (1 << 28))
+        return ob_fail(err, OB_EINVAL, "bench: %d repetitions of %d steps are too many to keep", p->reps, p->gen_len);
     if (p->warmup < 0) return ob_fail(err, OB_EINVAL, "bench: %d warm-up repetitions (must be >= 0)", p->warmup);
     if (p->max_batch < 0) return ob_fail(err, OB_EINVAL, "bench: n_batch %d (must be >= 1)", p->max_batch);
     for (int i = 0; p->batches && i < p->n_batch; i++)

@@ -7,21 +7,21 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Reads one unsigned decimal from a sysfs file; -1 when unreadable. */
-static int read_u64(const char *path, uint64_t *v) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int ok = fscanf(f, "%" SCNu64, v) == 1;
-    fclose(f);
-    return ok ? 0 : -1;
-}
-
+/* Reads one decimal from a sysfs file; -1 when unreadable. */
 static int read_i64(const char *path, int64_t *v) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     int ok = fscanf(f, "%" SCNd64, v) == 1;
     fclose(f);
     return ok ? 0 : -1;
+}
+
+/* A counter (energy_uj, max_energy_range_uj): non-negative. */
+static int read_u64(const char *path, uint64_t *v) {
+    int64_t x;
+    if (read_i64(path, &x) || x < 0) return -1;
+    *v = (uint64_t)x;
+    return 0;
 }
 
 /* A package zone's folder name: "intel-rapl:N" with N all digits. */

@@ -93,7 +93,13 @@ ob_format ob_sparse_choose(ob_format value_fmt, const uint8_t *keep, int64_t row
     if (is_24 < 0) is_24 = ob_sparse_is_24(keep, rows, cols);
     ob_format best = value_fmt;
     size_t best_bytes = ops->row_bytes(cols) * (size_t)rows;
-    static const int order[OB_SPARSE_STORAGES] = {OB_SPARSE_24, OB_SPARSE_BLOCK, OB_SPARSE_BITMASK};
+    /* equal sizes go to the storage whose kernels are faster for the value
+     * type (measured, docs/sparsity.md): 2:4 for float values; for integer
+     * values the bitmask, whose keep mask needs no decoding (a 2:4 mask is
+     * a bitmask with two bits per nibble: the same bytes) */
+    static const int order_f[OB_SPARSE_STORAGES] = {OB_SPARSE_24, OB_SPARSE_BLOCK, OB_SPARSE_BITMASK};
+    static const int order_i[OB_SPARSE_STORAGES] = {OB_SPARSE_BLOCK, OB_SPARSE_BITMASK, OB_SPARSE_24};
+    const int *order = value_fmt == OB_FMT_Q8_0 || value_fmt == OB_FMT_Q4_0 ? order_i : order_f;
     for (int i = 0; i < OB_SPARSE_STORAGES; i++) {
         if (order[i] == OB_SPARSE_24 && !is_24) continue;
         ob_format f = ob_sparse_format(value_fmt, order[i]);
@@ -189,7 +195,7 @@ int ob_sparse_pack(ob_format f, const float *W, const uint8_t *keep, int64_t row
     const int64_t nb = cols / OB_SP_COLS;
     if (st != OB_SPARSE_24 && !aux) return ob_fail(err, OB_EINVAL, "sparse pack: %s needs its row-offset table", ob_format_name(f));
     uint8_t *const base = data, *out = base;
-    int64_t *off = aux;
+    int64_t *off = st == OB_SPARSE_24 ? NULL : aux; /* S24 has no table (aux may be NULL or empty) */
     for (int64_t r = 0; r < rows; r++) {
         const float *wr = W + r * cols;
         const uint8_t *kr = keep + r * cols;

@@ -148,8 +148,12 @@ int ob_sparse_is_24(const uint8_t *keep, int64_t rows, int64_t cols);
 
 /* The cheapest way to store rows x cols weights of value format value_fmt
  * (F32, F16, BF16, Q8_0, Q4_0) with keep mask keep: the format, sparse or
- * value_fmt itself, whose data is fewest bytes (ties go to the dense
- * format, then to S24, SB, SP).  S24 is considered when is_24 > 0, or when
+ * value_fmt itself, whose data is fewest bytes.  Ties go to the dense
+ * format, then to the storage with the faster kernels for the value type:
+ * S24, SB, SP for float values; SB, SP, S24 for Q8_0 / Q4_0 values (a 2:4
+ * mask costs the same bytes as a bitmask, and the integer kernels are
+ * faster without decoding 2:4 metadata: docs/sparsity.md has the
+ * figures; --storage 2:4 forces S24).  S24 is considered when is_24 > 0, or when
  * is_24 < 0 and keep turns out to be exactly 2:4; is_24 == 0 skips it. */
 ob_format ob_sparse_choose(ob_format value_fmt, const uint8_t *keep, int64_t rows, int64_t cols, int is_24);
 
