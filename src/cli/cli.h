@@ -18,6 +18,8 @@ int cmd_quantize(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* Prints "optibench <cmd>: <msg>" to stderr and returns 1. */
 int cli_error(const char *cmd, const ob_err *err);
@@ -30,6 +32,11 @@ int cli_resolve_model(const char *arg, char *buf, size_t size, ob_err *err);
  * not NULL, the package spec recorded beside it ("" if none).  -1 when
  * absent. */
 int cli_npm_data(const char *subdir, const char *inner, char *buf, size_t size, char *spec, size_t spec_size);
+
+/* data/storycloze.jsonl of the optibench tree (cli/eval_tasks.c):
+ * $OB_ROOT/data, then beside the binary (build/optibench -> ../data), then
+ * ./data.  Writes its path into buf; -1 when absent. */
+int cli_default_storycloze(char *buf, size_t size);
 
 /* Calibration tokens (cli/calibopt.c): n windows of seqlen tokens drawn
  * with seed from the text at path (a file or a folder of .txt), or from the

@@ -48,6 +48,8 @@ typedef struct eval_progress {
     double last;
 } eval_progress;
 void eval_progress_cb(void *user, int done, int total, int64_t tokens, double elapsed);
+/* Seconds as "M:SS" or "H:MM:SS" (negative or NaN: 0:00). */
+void eval_fmt_secs(char *buf, size_t n, double s);
 
 /* results.json numbers: NaN (a standard error of one sample) is written as
  * "N/A", as lm-eval does. */

@@ -17,7 +17,7 @@ const char *eval_data_for(const eval_cli *e, const char *task, const char *alias
     return e->data_plain;
 }
 
-static void fmt_secs(char *buf, size_t n, double s) {
+void eval_fmt_secs(char *buf, size_t n, double s) {
     if (s < 0 || s != s) s = 0;
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
@@ -30,7 +30,7 @@ void eval_progress_cb(void *user, int done, int total, int64_t tokens, double el
     int fin = done == total;
     double tps = elapsed > 0 ? (double)tokens / elapsed : 0, eps = elapsed > 0 ? done / elapsed : 0;
     char eta[32];
-    fmt_secs(eta, sizeof eta, done ? elapsed * (total - done) / done : 0);
+    eval_fmt_secs(eta, sizeof eta, done ? elapsed * (total - done) / done : 0);
     if (ps->tty) {
         if (!fin && now - ps->last < 0.2) return;
         ps->last = now;

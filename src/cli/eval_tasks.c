@@ -56,7 +56,7 @@ static int is_file(const char *p) {
 
 /* data/storycloze.jsonl of the optibench tree: $OB_ROOT/data, then beside
  * the binary (build/optibench -> ../data), then ./data. */
-static int default_storycloze(char *buf, size_t size) {
+int cli_default_storycloze(char *buf, size_t size) {
     const char *root = getenv("OB_ROOT");
     if (root && *root) {
         snprintf(buf, size, "%s/data/storycloze.jsonl", root);
@@ -467,7 +467,7 @@ int eval_run_qa_task(eval_cli *e, const char *name, ob_err *err) {
     run_info ri = {.t = t};
     ri.data = eval_data_for(e, t->name, t->alias1, t->alias2);
     if (!ri.data && t->kind == K_STORYCLOZE) {
-        if (default_storycloze(found, sizeof found))
+        if (cli_default_storycloze(found, sizeof found))
             return ob_fail(err, OB_EIO, "storycloze: data/storycloze.jsonl not found (set OB_ROOT to the optibench "
                                         "folder, or give --data storycloze=PATH)");
         ri.data = found;

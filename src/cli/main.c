@@ -19,6 +19,8 @@ static const struct {
     {"eval", cmd_eval, "perplexity, KL divergence and QA benchmarks (RACE, PubMedQA, SQuAD v2, GSM8K, ...)"},
     {"prune", cmd_prune, "prune a model (magnitude, wanda, sparsegpt; unstructured, N:M, block)"},
     {"quantize", cmd_quantize, "quantize a model (rtn, dynamic, gptq, awq) to GGUF or a GPTQ checkpoint"},
+    {"sweep", cmd_sweep, "compress, evaluate and benchmark every recipe of a YAML config; tracking and report"},
+    {"search", cmd_search, "the highest sparsity / fewest bits that keep a metric above a floor (bisection)"},
     {"report", cmd_report, "the HTML report (charts, Pareto frontier, recommendation) of a sweep's results"},
 };
 

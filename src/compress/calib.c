@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "eval/datasets.h"
+#include "eval/eval.h"
 
 int ob_calib_windows(const int32_t *tok, int64_t n_tok, int n, int seqlen, uint64_t seed, int32_t *out,
                      ob_err *err) {
@@ -112,4 +113,28 @@ int ob_calib_read_brown(const char *dir, char **text, size_t *len, int *n_files,
     *len = b.n;
     *n_files = n;
     return 0;
+}
+
+int ob_calib_tokens(const ob_model *m, const char *path, int brown, int n, int seqlen, uint64_t seed,
+                    int32_t **out, char *desc, size_t dsize, ob_err *err) {
+    char *text = NULL;
+    size_t len = 0;
+    int n_docs = 0;
+    int32_t *ids = NULL;
+    int64_t n_ids = 0;
+    const ob_tokenizer *tok = ob_model_tokenizer(m);
+    *out = NULL;
+    if (!tok) return ob_fail(err, OB_EINVAL, "the model has no tokenizer to read calibration text with");
+    int rc = brown ? ob_calib_read_brown(path, &text, &len, &n_docs, err) : ob_eval_read_text(path, &text, &len, &n_docs, err);
+    if (!rc) rc = ob_eval_tokenize(tok, text, len, ob_tokenizer_add_bos_default(tok), &ids, &n_ids, err);
+    free(text);
+    if (!rc && !(*out = malloc((size_t)n * (size_t)seqlen * sizeof **out))) rc = ob_fail(err, OB_ENOMEM, "out of memory");
+    if (!rc) rc = ob_calib_windows(ids, n_ids, n, seqlen, seed, *out, err);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    if (!rc && desc && dsize) snprintf(desc, dsize, "%s, %lld tokens", path, (long long)n_ids);
+    free(ids);
+    return rc;
 }

@@ -30,4 +30,13 @@ int ob_calib_read_brown(const char *dir, char **text, size_t *len, int *n_files,
 int ob_calib_windows(const int32_t *tok, int64_t n_tok, int n, int seqlen, uint64_t seed, int32_t *out,
                      ob_err *err);
 
+/* Calibration tokens for model: the text at path (a file, or a folder of
+ * .txt files as ob_eval_read_text reads it; brown = 1: a Brown corpus
+ * folder read by ob_calib_read_brown) tokenized with the model's tokenizer
+ * (BOS as it says) and cut into n windows of seqlen tokens drawn with seed.
+ * *out is malloc'd [n x seqlen], owned by the caller.  desc (may be NULL)
+ * receives a one-line description: the source and its token count. */
+int ob_calib_tokens(const ob_model *m, const char *path, int brown, int n, int seqlen, uint64_t seed,
+                    int32_t **out, char *desc, size_t dsize, ob_err *err);
+
 #endif

@@ -280,6 +280,15 @@ int ob_report_html(const json_t *cells, const json_t *machine, const ob_report_o
     return rc;
 }
 
+int ob_report_recommend(const json_t *cells, const ob_report_opts *o, const char *model, ob_recommendation *rec,
+                        ob_err *err) {
+    ob_report r;
+    int base, rc = build_report(&r, cells, o, err);
+    if (!rc && recommend_model(&r, model, rec, &base)) rc = ob_fail(err, OB_ENOMEM, "report: out of memory");
+    free_report(&r);
+    return rc;
+}
+
 int ob_report_write_html(const char *path, const json_t *cells, const json_t *machine, const ob_report_opts *o,
                          ob_err *err) {
     ob_sbuf b = {0};

@@ -48,4 +48,10 @@ int ob_report_html(const json_t *cells, const json_t *machine, const ob_report_o
 int ob_report_write_html(const char *path, const json_t *cells, const json_t *machine, const ob_report_opts *o,
                          ob_err *err);
 
+/* The recommendation of the report's #recommendation section for model
+ * (the cells' "model" value) under o's bounds, without the page: rec->index
+ * indexes cells (or is -1, with the reason in rec->reason). */
+int ob_report_recommend(const json_t *cells, const ob_report_opts *o, const char *model, ob_recommendation *rec,
+                        ob_err *err);
+
 #endif

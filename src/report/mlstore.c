@@ -436,9 +436,10 @@ int ob_mlstore_log_cell(ob_mlstore *s, const char *experiment_id, const json_t *
             return ob_fail(err, OB_ENOMEM, "out of memory");
         }
     }
-    const char *recipe = json_string_value(json_object_get(cell, "recipe"));
+    const char *name = json_string_value(json_object_get(cell, "run_name"));
+    if (!name) name = json_string_value(json_object_get(cell, "recipe"));
     ob_mlrun *r;
-    int rc = ob_mlrun_start(s, experiment_id, recipe, params, NULL, &r, err);
+    int rc = ob_mlrun_start(s, experiment_id, name, params, NULL, &r, err);
     json_decref(params);
     if (rc) return rc;
     static const char *tag_keys[] = {"model", "recipe", "status", "error"};

@@ -82,7 +82,8 @@ const char *ob_mlrun_id(const ob_mlrun *r);
 const char *ob_mlrun_dir(const ob_mlrun *r);
 
 /* Logs one sweep cell (the record of results.h) as a finished run: name =
- * the recipe; params = the cell's params plus model and recipe; metrics =
+ * the cell's "run_name" when it has one (a sweep of several models names
+ * runs "model / recipe"), else the recipe; params = the cell's params plus model and recipe; metrics =
  * the cell's metrics at step 0; tags = model, recipe, status and error;
  * status FINISHED when "status" is "ok" (or absent), else FAILED.  run_id (may be NULL)
  * receives the new run's id. */
