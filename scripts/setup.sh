@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(gcc make pkg-config clang libclang-rt-14-dev
       libjansson-dev libpcre2-dev libutf8proc-dev libopenblas-dev liblapacke-dev
-      libyaml-dev libcurl4-openssl-dev libssl-dev python3-numpy)
+      libyaml-dev libcurl4-openssl-dev libssl-dev python3-numpy
+      libopenmpi-dev openmpi-bin)  # Open MPI: the optional MPI build (make MPI=1), tests/test_mpi.sh
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

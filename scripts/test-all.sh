@@ -24,10 +24,11 @@ trap 'rm -f "$log"' EXIT
 step "setup: system packages"
 bash scripts/setup.sh || exit 1
 
-step "build: release, asan+ubsan, plain C"
+step "build: release, asan+ubsan, plain C, MPI"
 make -j2 >/dev/null || { make -j2; exit 1; }
 make -j2 BUILD=asan >/dev/null || { make -j2 BUILD=asan; exit 1; }
 make -j2 NOSIMD=1 >/dev/null || { make -j2 NOSIMD=1; exit 1; }
+make -j2 MPI=1 >/dev/null || { make -j2 MPI=1; exit 1; }
 
 step "data: the embedded model and test data"
 ./build/optibench pull stories15M || exit 1

@@ -280,11 +280,34 @@ int ob_sweep_cell(ob_sweep *s, int mi, const ob_recipe *r, const json_t **record
     return rc;
 }
 
+int ob_sweep_add_record(ob_sweep *s, const json_t *record, ob_err *err) {
+    const char *id = json_string_value(json_object_get(record, "cell_id"));
+    const char *model = json_string_value(json_object_get(record, "model"));
+    const char *recipe = json_string_value(json_object_get(record, "recipe"));
+    if (!id || !model || !recipe) return ob_fail(err, OB_EFORMAT, "sweep: a gathered record has no cell_id, model or recipe");
+    json_t *rec = json_deep_copy(record);
+    if (!rec) return ob_fail(err, OB_ENOMEM, "out of memory");
+    json_object_del(rec, "run_id"); /* the other rank's store is not this one */
+    char run_id[OB_MLFLOW_ID_MAX];
+    int same_id, at = sweep_find_record(s->results, id, model, recipe, &same_id);
+    int rc = ob_mlstore_log_cell(s->store, s->exp_id, rec, run_id, err);
+    if (!rc) json_object_set_new(rec, "run_id", json_string(run_id));
+    if (!rc) rc = at >= 0 ? json_array_set(s->results, (size_t)at, rec) : json_array_append(s->results, rec);
+    if (!rc) rc = sweep_write_results(s, err);
+    if (!rc) {
+        s->sum.n_run++;
+        s->sum.n_failed += !sweep_record_ok(rec);
+        s->n_gathered++;
+    }
+    json_decref(rec);
+    return rc;
+}
+
 int ob_sweep_finish(ob_sweep *s, json_t **cells_out, ob_sweep_summary *sum, ob_err *err) {
     s->cur = -1;
     int rc = sweep_write_results(s, err); /* also when every cell was skipped */
     if (!rc) rc = sweep_write_report(s, err);
-    s->sum.n_cells = s->n_cells;
+    s->sum.n_cells = s->n_cells + s->n_gathered;
     s->sum.seconds = ob_now() - s->t0;
     if (sum) *sum = s->sum;
     if (!rc && cells_out) *cells_out = json_incref(s->results);
@@ -319,10 +342,33 @@ int ob_sweep_run(const ob_sweep_config *cfg, const ob_sweep_opts *opts, json_t *
                  only ? ", --only " : "", only ? only : "", s->out);
         note(s, text);
     }
-    for (int mi = 0; !rc && mi < cfg->n_models; mi++) {
-        for (int k = 0; !rc && k < n; k++) rc = ob_sweep_cell(s, mi, plan[k], NULL, err);
+    const int nr = opts && opts->n_ranks > 1 ? opts->n_ranks : 1, me = nr > 1 ? opts->rank : 0;
+    json_t *mine = json_array();
+    if (!mine && !rc) rc = ob_fail(err, OB_ENOMEM, "out of memory");
+    for (int mi = 0, i = 0; !rc && mi < cfg->n_models; mi++) {
+        for (int k = 0; !rc && k < n; k++, i++) {
+            if (i % nr != me) continue; /* another rank's cell */
+            const json_t *rec = NULL;
+            rc = ob_sweep_cell(s, mi, plan[k], &rec, err);
+            if (!rc && rec && json_array_append(mine, (json_t *)rec)) rc = ob_fail(err, OB_ENOMEM, "out of memory");
+        }
         sweep_model_free(&s->models[mi]); /* its tokens are not needed again */
     }
+    if (nr > 1) { /* every rank gathers, even after an error, so that none waits forever */
+        json_t *all = NULL;
+        ob_err gerr = {0};
+        int grc = opts->gather ? opts->gather(opts->gather_user, mine, &all, &gerr)
+                               : ob_fail(&gerr, OB_EINVAL, "sweep: %d ranks and no way to gather", nr);
+        if (!rc && !grc && me == 0) /* rank 0's own records come first in all */
+            for (size_t i = json_array_size(mine); !rc && i < json_array_size(all); i++)
+                rc = ob_sweep_add_record(s, json_array_get(all, i), err);
+        if (!rc && grc) {
+            *err = gerr;
+            rc = grc;
+        }
+        json_decref(all);
+    }
+    json_decref(mine);
     if (!rc) rc = ob_sweep_finish(s, cells_out, sum, err);
     ob_sweep_free(s);
     free(plan);

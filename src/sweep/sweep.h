@@ -87,6 +87,17 @@ typedef struct ob_sweep_opts {
                                  bandwidth over this many bytes; 0: not     */
     ob_sweep_event_fn on_event;
     void *user;
+    /* Several processes (an MPI job, cli/cmd_sweep.c): this one is rank
+     * `rank` of `n_ranks` (default 0 of 1) and runs planned cell i (in
+     * ob_sweep_run's order) only when i % n_ranks == rank.  Rank 0 then
+     * calls gather with its own records and receives every rank's (its own
+     * included), adds the others' to its results and MLflow store
+     * (ob_sweep_add_record), and writes the report over all of them.  The
+     * other ranks call gather too (they get NULL back) and should write to
+     * their own output folders. */
+    int rank, n_ranks;
+    int (*gather)(void *user, const json_t *mine, json_t **all, ob_err *err);
+    void *gather_user;
 } ob_sweep_opts;
 
 /* isolate 1, min_free_bytes and bw_bytes 256 MiB, everything else 0. */
@@ -114,6 +125,10 @@ int ob_sweep_open(const ob_sweep_config *cfg, const ob_sweep_opts *opts, int n_p
  * (may be NULL) receives the cell's record, borrowed from the session
  * until the next call.  Fails only when the results cannot be written. */
 int ob_sweep_cell(ob_sweep *s, int model, const ob_recipe *r, const json_t **record, ob_err *err);
+/* Adds a record made elsewhere (another rank of the job) as if its cell
+ * had run here: logged as an MLflow run, and into the results (replacing
+ * one with the same id). */
+int ob_sweep_add_record(ob_sweep *s, const json_t *record, ob_err *err);
 /* Writes the results, report.html and summary.md; *cells_out and sum as
  * ob_sweep_run gives them. */
 int ob_sweep_finish(ob_sweep *s, json_t **cells_out, ob_sweep_summary *sum, ob_err *err);

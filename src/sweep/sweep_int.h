@@ -54,6 +54,7 @@ struct ob_sweep {
     sweep_model *models;       /* [cfg->n_models]                         */
     sweep_cell *cells;         /* the cells run so far                    */
     int n_cells, cap_cells, n_planned;
+    int n_gathered;             /* records other ranks ran (ob_sweep_add_record) */
     void *store;               /* the MLflow store (ob_mlstore)           */
     char exp_id[72];
     json_t *results;           /* every record of results.jsonl           */
