@@ -2,6 +2,7 @@
 #include "cli/args.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,18 @@ int parse_float(const char *cmd, const char *opt, const char *s, float *out) {
     errno = 0;
     float v = strtof(s, &end);
     if (errno || end == s || *end || v != v) {
+        fprintf(stderr, "optibench %s: %s must be a number, not '%s'\n", cmd, opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_double(const char *cmd, const char *opt, const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) {
         fprintf(stderr, "optibench %s: %s must be a number, not '%s'\n", cmd, opt, s);
         return -1;
     }

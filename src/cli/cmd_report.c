@@ -32,18 +32,6 @@ static int usage(void) {
     return 0;
 }
 
-static int parse_double(const char *opt, const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v)) {
-        fprintf(stderr, "optibench report: %s must be a number, not '%s'\n", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* The folder of path, for the pre-write check. */
 static void dir_of(const char *path, char *buf, size_t size) {
     const char *slash = strrchr(path, '/');
@@ -98,9 +86,9 @@ int cmd_report(int argc, char **argv) {
             (r = arg_str(argc, argv, &i, "--title", NULL, &o.title))) {
             if (r < 0) return 2;
         } else if ((r = arg_str(argc, argv, &i, "--min-accuracy", NULL, &v))) {
-            if (r < 0 || parse_double("--min-accuracy", v, &o.bounds.min_accuracy)) return 2;
+            if (r < 0 || parse_double("report", "--min-accuracy", v, &o.bounds.min_accuracy)) return 2;
         } else if ((r = arg_str(argc, argv, &i, "--max-ppl-increase", NULL, &v))) {
-            if (r < 0 || parse_double("--max-ppl-increase", v, &o.bounds.max_ppl_increase)) return 2;
+            if (r < 0 || parse_double("report", "--max-ppl-increase", v, &o.bounds.max_ppl_increase)) return 2;
         } else if ((r = arg_str(argc, argv, &i, "--max-memory", NULL, &v))) {
             int64_t bytes;
             if (r < 0) return 2;

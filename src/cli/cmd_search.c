@@ -37,18 +37,6 @@ static void usage(FILE *f) {
                "  --max-probes N       probes per search (default 12)\n" SWEEP_CLI_USAGE);
 }
 
-static int parse_double(const char *opt, const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v)) {
-        fprintf(stderr, "optibench search: %s must be a number, not '%s'\n", opt, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 typedef struct search_opts {
     const char *recipe, *key, *range, *values, *metric, *min, *max, *worse, *tol, *probes;
     char *list;        /* --values, split in place */
@@ -73,7 +61,7 @@ static int make_spec(search_opts *so, ob_search_spec *sp) {
             return -1;
         }
         snprintf(lo, sizeof lo, "%.*s", (int)(colon - so->range), so->range);
-        if (parse_double("--range", lo, &sp->lo) || parse_double("--range", colon + 1, &sp->hi)) return -1;
+        if (parse_double("search", "--range", lo, &sp->lo) || parse_double("search", "--range", colon + 1, &sp->hi)) return -1;
     } else {
         if (!(so->list = strdup(so->values))) return -1;
         char *save = NULL;
@@ -86,7 +74,7 @@ static int make_spec(search_opts *so, ob_search_spec *sp) {
         }
         sp->values = so->vals;
     }
-    if (so->tol && parse_double("--tol", so->tol, &sp->tol)) return -1;
+    if (so->tol && parse_double("search", "--tol", so->tol, &sp->tol)) return -1;
     if (so->probes && parse_int("search", "--max-probes", so->probes, 2, OB_SEARCH_MAX_PROBES, &sp->max_probes)) return -1;
     const int lower = ob_metric_lower_is_better(so->metric);
     if ((so->min && lower) || (so->max && !lower)) {
@@ -95,7 +83,7 @@ static int make_spec(search_opts *so, ob_search_spec *sp) {
         return -1;
     }
     sp->relative = so->worse != NULL;
-    return parse_double(so->min ? "--min" : so->max ? "--max" : "--max-worse", so->min ? so->min : so->max ? so->max : so->worse,
+    return parse_double("search", so->min ? "--min" : so->max ? "--max" : "--max-worse", so->min ? so->min : so->max ? so->max : so->worse,
                         &sp->bound);
 }
 
