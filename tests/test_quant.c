@@ -123,6 +123,48 @@ static void test_hand_blocks(void) {
           "MXFP4 hand block: e %d qs %02x %02x %02x", got[0], got[1], got[2], got[3]);
 }
 
+/* NF4's integer levels: round(level * 16256), split as 128 * hi + lo with
+ * hi and lo in the byte ranges the SIMD tables use; and the integer dot of
+ * a row (int8 activations) against the float-level dot of its dequantized
+ * weights and the float activations. */
+static void *make_acts(const ob_format_ops *ops, const float *X, int64_t n, int64_t cols);
+
+static void test_nf4_levels(void) {
+    int bad = 0;
+    double worst = 0;
+    for (int k = 0; k < 16; k++) {
+        long want = lrintf(ob_nf4_levels[k] * (float)OB_NF4_LEVEL_ONE);
+        bad += ob_nf4_levels_q[k] != want || ob_nf4_levels_q[k] != 128 * ob_nf4_hi[k] + ob_nf4_lo[k] ||
+               ob_nf4_hi[k] < -127 || ob_nf4_lo[k] < -64 || ob_nf4_lo[k] > 63;
+        worst = fmax(worst, fabs((double)ob_nf4_levels_q[k] / OB_NF4_LEVEL_ONE - ob_nf4_levels[k]));
+    }
+    printf("NF4 integer levels: max |levels_q / 16256 - level| = %.2e\n", worst);
+    CHECK(bad == 0, "NF4 integer level tables: %d entries wrong", bad);
+    CHECK(worst < 3.1e-5, "NF4 integer levels off by %.3g", worst);
+
+    rng_t rng = {4242};
+    const int64_t rows = 16, cols = 1024;
+    ob_matrix W;
+    void *data = make_quant(OB_FMT_NF4, rows, cols, &rng, &W);
+    float *x = normal_vec((size_t)cols, &rng), *w = malloc((size_t)cols * 4), y[16];
+    void *a = make_acts(W.ops, x, 1, cols);
+    W.ops->matvec_ref(&W, a, y, 0, rows);
+    double num = 0, den = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        W.ops->dequant_row(&W, r, w);
+        double f = 0;
+        for (int64_t c = 0; c < cols; c++) f += (double)w[c] * x[c];
+        num += (y[r] - f) * (y[r] - f);
+        den += f * f;
+    }
+    printf("NF4 integer dot (int8 activations) vs float dot: nmse %.2e\n", num / den);
+    CHECK(num / den < 1e-3, "NF4 integer dot nmse %.3g vs the float dot", num / den);
+    free(a);
+    free(x);
+    free(w);
+    free(data);
+}
+
 /* ------------------------------------------------------ 2. round trip */
 
 typedef struct {
@@ -465,6 +507,7 @@ int main(void) {
     printf("cpu: %s (vnni %d)\n", cpu, ob_cpu_has_vnni());
     test_hand_blocks();
     test_roundtrip();
+    test_nf4_levels();
     test_simd_vs_ref();
     test_linear_split();
     test_policy();

@@ -8,8 +8,9 @@
  * are then chosen against the absmax as it will be decoded.  (bitsandbytes
  * codes the absmax with its 8-bit dynamic map and one mean per tensor; here
  * the code is linear and the mean per 256 blocks, so rows stay
- * self-contained.)  NF4 takes float32 activations: the reference sums
- * levels[q] * x per 32 weights, then scales by the block's absmax. */
+ * self-contained.)  Dot products take int8 activations (ob_blk_q8a): the
+ * reference forms, per 32 weights, isum = sum levels_q[q] * qx in int32 and
+ * adds absmax / 16256 * d_x * isum (the decomposition of kernels/qref.c). */
 #include <math.h>
 #include <string.h>
 
@@ -23,6 +24,13 @@ const float ob_nf4_levels[16] = {
     0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
 };
 
+/* round(levels[k] * 16256), and its split 128 * hi + lo for the byte
+ * lookups of the SIMD kernels (test_quant checks both identities) */
+const int16_t ob_nf4_levels_q[16] = {-16256, -11317, -8536, -6420, -4624, -3004, -1480, 0,
+                                     1294,   2616,   4001,  5493,  7164,  9146,  11752, 16256};
+const int8_t ob_nf4_hi[16] = {-127, -88, -67, -50, -36, -23, -12, 0, 10, 20, 31, 43, 56, 71, 92, 127};
+const int8_t ob_nf4_lo[16] = {0, -53, 40, -20, -16, -60, 56, 0, 14, 56, 33, -11, -4, 58, -24, 0};
+
 enum { NF4_BLOCK = 64, DQ_CHUNK = 256 };
 
 static int64_t n_blocks(int64_t cols) { return ob_ceil_div(cols, NF4_BLOCK); }
@@ -31,14 +39,7 @@ static size_t nf4dq_row_bytes(int64_t cols) { return ob_nf4dq_hdr_bytes(n_blocks
 
 /* absmax of block b of an NF4 / NF4_DQ row of cols weights */
 static float block_absmax(int dq, const uint8_t *row, int64_t cols, int64_t b) {
-    float v[2];
-    if (!dq) {
-        memcpy(v, row + b * 4, 4);
-        return v[0];
-    }
-    memcpy(v, row + (b / DQ_CHUNK) * 8, 8);
-    const int8_t *aq = (const int8_t *)row + ob_ceil_div(n_blocks(cols), DQ_CHUNK) * 8;
-    return v[0] + v[1] * (float)aq[b];
+    return ob_nf4_absmax(dq, row, n_blocks(cols), b);
 }
 
 static const uint8_t *codes_of(int dq, const uint8_t *row, int64_t cols) {
@@ -117,16 +118,19 @@ static void dequant(int dq, const ob_matrix *W, int64_t r, float *out) {
     }
 }
 
-static void matvec(int dq, const ob_matrix *W, const float *x, float *y, int64_t r0, int64_t r1) {
+/* x: cols / 32 activation blocks */
+static void matvec(int dq, const ob_matrix *W, const ob_blk_q8a *x, float *y, int64_t r0, int64_t r1) {
+    const float one = 1.0f / OB_NF4_LEVEL_ONE;
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = ob_row_ptr(W, r), *codes = codes_of(dq, row, W->cols);
         float sum = 0;
-        for (int64_t c = 0; c < W->cols; c += OB_QK) {
+        for (int64_t b = 0; b < W->cols / OB_QK; b++) {
             int8_t q[OB_QK];
-            ob_unpack_nibbles(codes + c / 2, q);
-            float part = 0;
-            for (int j = 0; j < OB_QK; j++) part += ob_nf4_levels[q[j]] * x[c + j];
-            sum += block_absmax(dq, row, W->cols, c / NF4_BLOCK) * part;
+            ob_unpack_nibbles(codes + b * (OB_QK / 2), q);
+            int32_t isum = 0;
+            for (int j = 0; j < OB_QK; j++) isum += (int32_t)ob_nf4_levels_q[q[j]] * x[b].qs[j];
+            float d = block_absmax(dq, row, W->cols, b * OB_QK / NF4_BLOCK) * one;
+            sum += d * x[b].d * (float)isum;
         }
         y[r] = sum;
     }
@@ -142,14 +146,15 @@ static void matvec(int dq, const ob_matrix *W, const float *x, float *y, int64_t
     }                                                                                         \
     static void LOWER##_matmul_ref(const ob_matrix *W, const void *X, int64_t n, float *Y,    \
                                    int64_t ldy, int64_t r0, int64_t r1) {                     \
+        const size_t stride = ob_q8a_act_bytes(W->cols);                                      \
         for (int64_t t = 0; t < n; t++)                                                      \
-            matvec(DQ, W, (const float *)X + t * W->cols, Y + t * ldy, r0, r1);               \
+            matvec(DQ, W, (const void *)((const char *)X + t * stride), Y + t * ldy, r0, r1); \
     }
 NF4_ENTRIES(nf4, 0)
 NF4_ENTRIES(nf4dq, 1)
 
 OB_QUANT_OPS(nf4, "NF4", 4.5, nf4_row_bytes, nf4_dequant_row, nf4_matvec_ref, nf4_matmul_ref,
-             nf4_quantize_row, NULL, NULL)
+             nf4_quantize_row, ob_q8a_act_bytes, ob_q8a_quantize_act)
 /* 4 + 8/64 + 64/(64*256) bits per weight */
 OB_QUANT_OPS(nf4dq, "NF4_DQ", 4.12890625, nf4dq_row_bytes, nf4dq_dequant_row, nf4dq_matvec_ref,
-             nf4dq_matmul_ref, nf4dq_quantize_row, NULL, NULL)
+             nf4dq_matmul_ref, nf4dq_quantize_row, ob_q8a_act_bytes, ob_q8a_quantize_act)

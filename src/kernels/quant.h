@@ -98,8 +98,19 @@ static_assert(sizeof(ob_qgroup_hdr) == 4, "group header is 4 bytes");
  *
  * absmax[b] = mean[b / 256] + scale[b / 256] * aq[b]; ~4.13 bits per weight.
  * Codes in both use Q4_0's nibble order within each 32 (not bitsandbytes'
- * byte order: high nibble first). */
+ * byte order: high nibble first).
+ *
+ * Dot products take int8 activations (ob_blk_q8a) and integer levels:
+ * ob_nf4_levels_q[k] = round(levels[k] * OB_NF4_LEVEL_ONE), exact to
+ * 3e-5, so per 32-block  sum_j levels[q_j] x_j ~= d_x * isum / 16256 with
+ * isum = sum_j levels_q[q_j] qx_j in int32.  The SIMD kernels form isum from
+ * two int8 tables, levels_q = 128 * ob_nf4_hi + ob_nf4_lo (hi in -127..127,
+ * lo in -64..63): two byte lookups and two int8 dot products per 32
+ * weights, and the same integer isum as the reference. */
 extern const float ob_nf4_levels[16];
+#define OB_NF4_LEVEL_ONE 16256 /* 127 * 128 */
+extern const int16_t ob_nf4_levels_q[16];
+extern const int8_t ob_nf4_hi[16], ob_nf4_lo[16];
 
 /* W8A8: row = { float scale; int8 q[cols] }, w = scale * q; 8 + 32/cols
  * bits per weight.  Activations: { float d; int8 q[cols] } per token. */
@@ -143,6 +154,16 @@ static inline int64_t ob_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b
 /* bytes before the codes in an NF4_DQ row of nb absmax blocks */
 static inline size_t ob_nf4dq_hdr_bytes(int64_t nb) {
     return (size_t)ob_ceil_div(nb, 256) * 8 + (size_t)((nb + 3) & ~(int64_t)3);
+}
+/* absmax of 64-block b of an NF4 (dq = 0) or NF4_DQ (dq = 1) row of nb blocks */
+static inline float ob_nf4_absmax(int dq, const uint8_t *row, int64_t nb, int64_t b) {
+    float v[2];
+    if (!dq) {
+        memcpy(v, row + b * 4, 4);
+        return v[0];
+    }
+    memcpy(v, row + (b / 256) * 8, 8);
+    return v[0] + v[1] * (float)((const int8_t *)row)[ob_ceil_div(nb, 256) * 8 + b];
 }
 static inline const uint8_t *ob_row_ptr(const ob_matrix *W, int64_t r) {
     return (const uint8_t *)W->data + (size_t)r * W->row_bytes;

@@ -28,9 +28,10 @@
  * do not depend on how rows or tokens are split (test_quant checks it
  * bitwise) and matvec equals a column of matmul.
  *
- * NF4 (float activations): 16 codes at a time become floats by one vpermps
- * over the 16 levels held in a register; per 64 weights (one absmax) the
- * sum of levels * x is formed in a vector and scaled once.
+ * NF4 / NF4_DQ: a pair is one 64-block (one absmax).  Its codes go
+ * through two vpshufb tables, hi + 128 and lo + 64 (kernels/quant.h), two
+ * vpdpbusd give the two sums, and isum = 128 * hi_sum + lo_sum - 16448 *
+ * sum(x) per lane, the integer levels' sum; d = absmax / 16256.
  * W8A8: 64 weight bytes per vpdpbusd (q ^ 0x80, with the -128 * sum(x)
  * correction counted per token), a whole row in int32. */
 #include <immintrin.h>
@@ -40,7 +41,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-enum { K_Q8_0, K_Q4_0, K_Q4_1, K_MXFP4, K_I4, K_I8 };
+enum { K_Q8_0, K_Q4_0, K_Q4_1, K_MXFP4, K_I4, K_I8, K_NF4, K_NF4DQ };
 enum { TILE_R = 4, TILE_T = 4 };
 
 INLINE int kind_bias(int kind) {
@@ -48,6 +49,8 @@ INLINE int kind_bias(int kind) {
 }
 INLINE int kind_zero(int kind) { return kind == K_I4 || kind == K_I8; }
 INLINE int kind_m(int kind) { return kind == K_Q4_1; }
+INLINE int kind_nf4(int kind) { return kind == K_NF4 || kind == K_NF4DQ; }
+enum { NF4_BIAS = 128 * 128 + 64 }; /* the tables' biases, hi * 128 + lo */
 
 /* two 256-bit halves -> one 512-bit vector */
 INLINE __m512i join_i(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1); }
@@ -91,6 +94,9 @@ INLINE void act_load(int kind, const ob_blk_q8a *a, int single, act_pair *p) {
                                    _mm512_dpbusd_epi32(_mm512_setzero_si512(),
                                                        _mm512_set1_epi8((char)kind_bias(kind)), p->x));
     if (kind_zero(kind)) p->negx = _mm512_sub_epi8(_mm512_setzero_si512(), p->x);
+    if (kind_nf4(kind))
+        p->init = _mm512_mullo_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), p->x),
+                                     _mm512_set1_epi32(-NF4_BIAS));
     if (kind_m(kind)) {
         __m512 v = _mm512_mask_broadcastss_ps(_mm512_setzero_ps(), 0x0001, _mm_set_ss(a[0].ds));
         p->ds = single ? v : _mm512_mask_broadcastss_ps(v, 0x0100, _mm_set_ss(a[1].ds));
@@ -102,8 +108,11 @@ INLINE void act_load(int kind, const ob_blk_q8a *a, int single, act_pair *p) {
 typedef struct {
     const uint8_t *row, *codes;
     const ob_qgroup_hdr *hdr;
-    int gshift; /* group of block b: b >> gshift */
+    int gshift;            /* group of block b: b >> gshift */
+    int64_t nb64;          /* NF4: 64-blocks per row */
+    __m512i lut_hi, lut_lo; /* NF4: ob_nf4_hi + 128, ob_nf4_lo + 64 in every lane */
 } row_ptr;
+
 
 INLINE void row_open(int kind, const ob_matrix *W, int64_t r, row_ptr *s) {
     s->row = ob_row_ptr(W, r);
@@ -116,10 +125,19 @@ INLINE void row_open(int kind, const ob_matrix *W, int64_t r, row_ptr *s) {
         s->hdr = (const ob_qgroup_hdr *)s->row;
         s->codes = s->row + (size_t)ob_ceil_div(W->cols, G) * sizeof(ob_qgroup_hdr);
     }
+    if (kind_nf4(kind)) {
+        s->nb64 = ob_ceil_div(W->cols, 64);
+        s->codes = s->row + (kind == K_NF4DQ ? ob_nf4dq_hdr_bytes(s->nb64) : (size_t)s->nb64 * 4);
+        const __m512i hi = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ob_nf4_hi));
+        const __m512i lo = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ob_nf4_lo));
+        s->lut_hi = _mm512_add_epi8(hi, _mm512_set1_epi8((char)128));
+        s->lut_lo = _mm512_add_epi8(lo, _mm512_set1_epi8(64));
+    }
 }
 
 typedef struct {
     __m512i w; /* unsigned weight bytes                 */
+    __m512i w2; /* NF4: the lo table's bytes            */
     __m512i z; /* zero points as bytes, zero-point kinds */
     __m512 d;  /* [d(b) x 8 | d(b+1) x 8]               */
     __m512 m;  /* Q4_1: [m(b) x 8 | m(b+1) x 8]          */
@@ -150,6 +168,15 @@ INLINE void w_load(int kind, const row_ptr *s, int64_t b, int single, w_pair *p)
         if (single) p->w = _mm512_inserti64x4(p->w, _mm256_setzero_si256(), 1);
         p->d = f16_pair(k[0].d, single ? 0 : k[1].d);
         p->m = f16_pair(k[0].m, single ? 0 : k[1].m);
+    } else if (kind_nf4(kind)) {
+        const __m512i nib = nibble_pair(s->codes + b * 16, s->codes + (single ? b : b + 1) * 16);
+        p->w = _mm512_shuffle_epi8(s->lut_hi, nib);
+        p->w2 = _mm512_shuffle_epi8(s->lut_lo, nib);
+        if (single) {
+            p->w = _mm512_inserti64x4(p->w, _mm256_setzero_si256(), 1);
+            p->w2 = _mm512_inserti64x4(p->w2, _mm256_setzero_si256(), 1);
+        }
+        p->d = _mm512_set1_ps(ob_nf4_absmax(kind == K_NF4DQ, s->row, s->nb64, b / 2) * (1.0f / OB_NF4_LEVEL_ONE));
     } else if (kind == K_MXFP4) {
         const ob_blk_mxfp4 *k = (const ob_blk_mxfp4 *)s->row + b;
         const __m512i lut = _mm512_set_epi8(0, 4, 6, 8, 9, 10, 11, 12, 24, 20, 18, 16, 15, 14, 13, 12,
@@ -192,7 +219,10 @@ INLINE void w_load(int kind, const row_ptr *s, int64_t b, int single, w_pair *p)
 /* acc += one pair of row w and token a */
 INLINE __m512 pair_step(int kind, const w_pair *w, const act_pair *a, __m512 acc) {
     __m512i p;
-    if (kind_zero(kind))
+    if (kind_nf4(kind))
+        p = _mm512_add_epi32(_mm512_slli_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w->w, a->x), 7),
+                             _mm512_dpbusd_epi32(a->init, w->w2, a->x));
+    else if (kind_zero(kind))
         p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w->z, a->negx), w->w, a->x);
     else if (kind_bias(kind))
         p = _mm512_dpbusd_epi32(a->init, w->w, a->x);
@@ -286,74 +316,6 @@ INLINE void w8a8_tile(const ob_matrix *W, int64_t r, const uint8_t *X, size_t st
     }
 }
 
-/* ------------------------------------------------------------------- NF4 */
-
-INLINE float nf4_absmax(int dq, const uint8_t *row, int64_t nb, int64_t b) {
-    float v[2];
-    if (!dq) {
-        memcpy(v, row + b * 4, 4);
-        return v[0];
-    }
-    memcpy(v, row + (b / 256) * 8, 8);
-    return v[0] + v[1] * (float)((const int8_t *)row)[ob_ceil_div(nb, 256) * 8 + b];
-}
-
-/* the 32 weights of 16 code bytes as levels: v[0] = w0..15, v[1] = w16..31 */
-INLINE void nf4_decode(const __m512 lv, const uint8_t *codes, __m512 v[2]) {
-    const __m128i b = _mm_loadu_si128((const __m128i *)codes), m = _mm_set1_epi8(15);
-    v[0] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(b, m)), lv);
-    v[1] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(b, 4), m)), lv);
-}
-
-/* per 64 weights (one absmax; the last block of a row may hold 32):
- * acc += absmax * (sum of levels * x in a vector) */
-INLINE void nf4_tile(int dq, const ob_matrix *W, int64_t r, const float *X, int NR, int NT, float *out,
-                     int64_t ldo) {
-    const int64_t cols = W->cols, nb = ob_ceil_div(cols, 64);
-    const __m512 lv = _mm512_loadu_ps(ob_nf4_levels);
-    const uint8_t *row[TILE_R], *codes[TILE_R];
-    __m512 acc[TILE_R][TILE_T];
-    for (int i = 0; i < NR; i++) {
-        row[i] = ob_row_ptr(W, r + i);
-        codes[i] = row[i] + (dq ? ob_nf4dq_hdr_bytes(nb) : (size_t)nb * 4);
-        for (int t = 0; t < NT; t++) acc[i][t] = _mm512_setzero_ps();
-    }
-    for (int64_t blk = 0; blk < nb; blk++) {
-        const int64_t c = blk * 64;
-        const int two = cols - c >= 64;
-        __m512 v[TILE_R][4], a[TILE_R];
-#pragma GCC unroll 4
-        for (int i = 0; i < NR; i++) {
-            nf4_decode(lv, codes[i] + c / 2, v[i]);
-            if (two) nf4_decode(lv, codes[i] + c / 2 + 16, v[i] + 2);
-            a[i] = _mm512_set1_ps(nf4_absmax(dq, row[i], nb, blk));
-        }
-#pragma GCC unroll 4
-        for (int t = 0; t < NT; t++) {
-            const float *x = X + t * cols + c;
-            const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-            if (two) {
-                const __m512 x2 = _mm512_loadu_ps(x + 32), x3 = _mm512_loadu_ps(x + 48);
-#pragma GCC unroll 4
-                for (int i = 0; i < NR; i++) {
-                    __m512 p = _mm512_mul_ps(v[i][0], x0);
-                    p = _mm512_fmadd_ps(v[i][1], x1, p);
-                    p = _mm512_fmadd_ps(v[i][2], x2, p);
-                    p = _mm512_fmadd_ps(v[i][3], x3, p);
-                    acc[i][t] = _mm512_fmadd_ps(p, a[i], acc[i][t]);
-                }
-            } else {
-                for (int i = 0; i < NR; i++) {
-                    __m512 p = _mm512_fmadd_ps(v[i][1], x1, _mm512_mul_ps(v[i][0], x0));
-                    acc[i][t] = _mm512_fmadd_ps(p, a[i], acc[i][t]);
-                }
-            }
-        }
-    }
-    for (int i = 0; i < NR; i++)
-        for (int t = 0; t < NT; t++) out[t * ldo + i] = _mm512_reduce_add_ps(acc[i][t]);
-}
-
 /* ------------------------------------------------------------- entries */
 
 enum { F_Q8_0, F_Q4_0, F_Q4_1, F_MXFP4, F_I4, F_I8, F_NF4, F_NF4DQ, F_W8A8 };
@@ -369,8 +331,8 @@ INLINE void any_tile(int fam, const ob_matrix *W, int64_t r, const void *X, int 
     case F_MXFP4: int_tile(K_MXFP4, W, r, X, nbx, NR, NT, out, ldo); break;
     case F_I4: int_tile(K_I4, W, r, X, nbx, NR, NT, out, ldo); break;
     case F_I8: int_tile(K_I8, W, r, X, nbx, NR, NT, out, ldo); break;
-    case F_NF4: nf4_tile(0, W, r, X, NR, NT, out, ldo); break;
-    case F_NF4DQ: nf4_tile(1, W, r, X, NR, NT, out, ldo); break;
+    case F_NF4: int_tile(K_NF4, W, r, X, nbx, NR, NT, out, ldo); break;
+    case F_NF4DQ: int_tile(K_NF4DQ, W, r, X, nbx, NR, NT, out, ldo); break;
     case F_W8A8: w8a8_tile(W, r, X, ob_w8a8_act_bytes(W->cols), NR, NT, out, ldo); break;
     }
 }

@@ -27,8 +27,9 @@
  * matmul runs, per row, the tokens in tiles of up to 4 that share each
  * decoded weight vector; every token's sums are formed in the same order as
  * matvec's, so results do not depend on how tokens or rows are split.
- * NF4 decodes to float (a table lookup by vpermps) and uses FMA on float32
- * activations; W8A8 accumulates a whole row in int32 lanes. */
+ * NF4 looks its codes up in two byte tables (vpshufb), hi and lo, and forms
+ * the integer levels' sum 128 * hi + lo (kernels/quant.h) with two signed
+ * dot products; W8A8 accumulates a whole row in int32 lanes. */
 #include <immintrin.h>
 #include <string.h>
 
@@ -177,47 +178,28 @@ INLINE void w8a8_tile(const ob_matrix *W, int64_t r, const uint8_t *X, size_t st
 
 /* ------------------------------------------------------------------- NF4 */
 
-/* The 32 weights of 16 code bytes as 4 x 8 floats (levels, not scaled):
- * v[0], v[1] = weights 0..15, v[2], v[3] = 16..31. */
-INLINE void nf4_decode(const uint8_t *codes, __m256 v[4]) {
-    const __m256 lo = _mm256_loadu_ps(ob_nf4_levels), hi = _mm256_loadu_ps(ob_nf4_levels + 8);
-    __m256i q = nibbles(codes);
-    __m128i half[2] = {_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1)};
-    for (int h = 0; h < 2; h++)
-        for (int k = 0; k < 2; k++) {
-            __m256i idx = _mm256_cvtepu8_epi32(k ? _mm_srli_si128(half[h], 8) : half[h]);
-            __m256 a = _mm256_permutevar8x32_ps(lo, idx), b = _mm256_permutevar8x32_ps(hi, idx);
-            v[2 * h + k] = _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
-        }
-}
 
-INLINE float nf4_absmax(int dq, const uint8_t *row, int64_t nb, int64_t b) {
-    float v[2];
-    if (!dq) {
-        memcpy(v, row + b * 4, 4);
-        return v[0];
-    }
-    memcpy(v, row + (b / 256) * 8, 8);
-    return v[0] + v[1] * (float)((const int8_t *)row)[ob_ceil_div(nb, 256) * 8 + b];
-}
-
-INLINE void nf4_tile(int dq, const ob_matrix *W, int64_t r, const float *X, int NT, float *out, int64_t ldo) {
-    const int64_t cols = W->cols, nb = ob_ceil_div(cols, 64);
+/* Per 32 weights: the codes through the hi and lo tables (signed bytes),
+ * isum = 128 * dot(hi, x) + dot(lo, x), scaled by absmax / 16256 * d_x. */
+INLINE void nf4_tile(int dq, const ob_matrix *W, int64_t r, const ob_blk_q8a *X, int64_t nbx, int NT,
+                     float *out, int64_t ldo) {
+    const int64_t nb = ob_ceil_div(W->cols, 64);
     const uint8_t *row = ob_row_ptr(W, r);
     const uint8_t *codes = row + (dq ? ob_nf4dq_hdr_bytes(nb) : (size_t)nb * 4);
+    const __m256i lut_hi = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ob_nf4_hi));
+    const __m256i lut_lo = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ob_nf4_lo));
     __m256 acc[NT_MAX];
     for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_ps();
-    for (int64_t c = 0; c < cols; c += OB_QK) {
-        __m256 v[4], a = _mm256_set1_ps(nf4_absmax(dq, row, nb, c / 64));
-        nf4_decode(codes + c / 2, v);
+    for (int64_t b = 0; b < nbx; b++) {
+        const float d = ob_nf4_absmax(dq, row, nb, b / 2) * (1.0f / OB_NF4_LEVEL_ONE);
+        const __m256i q = nibbles(codes + b * (OB_QK / 2));
+        const __m256i whi = _mm256_shuffle_epi8(lut_hi, q), wlo = _mm256_shuffle_epi8(lut_lo, q);
 #pragma GCC unroll 4
         for (int t = 0; t < NT; t++) {
-            const float *x = X + t * cols + c;
-            __m256 p = _mm256_mul_ps(v[0], _mm256_loadu_ps(x));
-            p = _mm256_fmadd_ps(v[1], _mm256_loadu_ps(x + 8), p);
-            p = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(x + 16), p);
-            p = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(x + 24), p);
-            acc[t] = _mm256_fmadd_ps(p, a, acc[t]);
+            const ob_blk_q8a *a = X + t * nbx + b;
+            const __m256i x = _mm256_loadu_si256((const __m256i *)a->qs);
+            const __m256i p = _mm256_add_epi32(_mm256_slli_epi32(dot_s8(whi, x), 7), dot_s8(wlo, x));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * a->d), acc[t]);
         }
     }
     for (int t = 0; t < NT; t++) out[t * ldo] = ob_hsum8(acc[t]);
@@ -235,8 +217,8 @@ INLINE void any_tile(int fmt, const ob_matrix *W, int64_t r, const void *X, int 
     case OB_FMT_MXFP4: int_tile(K_MXFP4, W, r, X, cols / OB_QK, NT, out, ldo); break;
     case OB_FMT_I4_G32: int_tile(K_I4, W, r, X, cols / OB_QK, NT, out, ldo); break;
     case OB_FMT_I8_G32: int_tile(K_I8, W, r, X, cols / OB_QK, NT, out, ldo); break;
-    case OB_FMT_NF4: nf4_tile(0, W, r, X, NT, out, ldo); break;
-    case OB_FMT_NF4_DQ: nf4_tile(1, W, r, X, NT, out, ldo); break;
+    case OB_FMT_NF4: nf4_tile(0, W, r, X, cols / OB_QK, NT, out, ldo); break;
+    case OB_FMT_NF4_DQ: nf4_tile(1, W, r, X, cols / OB_QK, NT, out, ldo); break;
     case OB_FMT_W8A8: w8a8_tile(W, r, X, ob_w8a8_act_bytes(cols), NT, out, ldo); break;
     }
 }
