@@ -325,6 +325,29 @@ int main(void) {
           "fake RAPL read");
     CHECK(fabs(r2.temp_c - 52.5) < 1e-9, "fake temperature: %g", r2.temp_c);
     CHECK(r2.model_disk_bytes == -1 && r2.model_filename[0] == '\0', "no model path: disk size unavailable");
+
+    /* a paired bandwidth probe: a reading after every repetition, a share
+     * per row, and the probe's 256 MiB left out of the peak RSS (this
+     * model and its context take a few MiB) */
+    ob_bench_params pb = p;
+    pb.powercap_root = pb.hwmon_root = pb.thermal_root = pb.nvml_lib = "";
+    pb.reps = 3;
+    pb.threads = 2;
+    pb.bw_bytes = (size_t)256 << 20;
+    ob_bench_result r3;
+    CHECK_OK(ob_bench_run(m, NULL, &pb, &r3, &err), &err);
+    const ob_bench_row *w3 = r3.n_rows == 1 ? &r3.rows[0] : NULL;
+    CHECK(w3 && w3->read_bw_gbs > 0 && isfinite(w3->read_bw_gbs) && isfinite(r3.read_bw_gbs),
+          "paired probe: read bandwidth %g GB/s", w3 ? w3->read_bw_gbs : NAN);
+    CHECK(w3 && w3->bw_share_pct > 0 && isfinite(w3->bw_share_pct), "paired probe: share %g%%",
+          w3 ? w3->bw_share_pct : NAN);
+    CHECK(r3.peak_rss_bytes > 0 && r3.peak_rss_bytes < ((int64_t)200 << 20),
+          "peak RSS leaves the probe's 256 MiB out: %lld bytes", (long long)r3.peak_rss_bytes);
+    CHECK(w3 && isnan(r2.rows[0].bw_share_pct), "no probe: share unavailable");
+    printf("paired probe: %.1f GB/s, decode at %.1f%% of it, peak RSS %.1f MiB\n", w3 ? w3->read_bw_gbs : NAN,
+           w3 ? w3->bw_share_pct : NAN, (double)r3.peak_rss_bytes / 1048576);
+    ob_bench_result_free(&r3);
+
     int before = r.n_rows;
     CHECK_OK(ob_bench_result_append(&r, &r2, &err), &err);
     CHECK(r.n_rows == before + 1 && r2.n_rows == 0 && r.rows[before].n_threads == 1, "append moves the rows");

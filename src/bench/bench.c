@@ -215,19 +215,23 @@ static int run_rep(test_run *t, const ob_tokenizer *tok, ob_err *err) {
 /* Per-repetition samples of a row, collected before summarising. */
 typedef struct row_samples {
     double *ttft, *ptps, *dtps, *steps; /* [reps], [reps], [reps], [reps * G] */
+    double *bw, *share;                 /* [reps] probe GB/s, decode share %  */
 } row_samples;
 
-static void row_finish(ob_bench_row *row, row_samples *s, int64_t bytes_per_token) {
+static void row_finish(ob_bench_row *row, row_samples *s, int64_t bytes_per_token, int probed) {
     row->ttft_ms = ob_stats_of(s->ttft, row->reps);
     row->prefill_tps = ob_stats_of(s->ptps, row->reps);
     row->decode_tps = ob_stats_of(s->dtps, row->reps);
     row->token_ms = ob_stats_of(s->steps, row->reps * row->n_gen);
     row->decode_gbs = (double)bytes_per_token * row->decode_tps.median / row->n_parallel / 1e9;
-    row->read_bw_gbs = NAN;
+    row->read_bw_gbs = probed ? ob_stats_of(s->bw, row->reps).median : NAN;
+    row->bw_share_pct = probed ? ob_stats_of(s->share, row->reps).median : NAN;
 }
 
-static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, int P, int B,
-                    const ob_bench_result *r, ob_bench_row *row, ob_err *err) {
+/* One (P, B) test; with a probe, one bandwidth reading after each timed
+ * repetition, appended to bw_all (its caller's array of every reading). */
+static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, const ob_bw_probe *probe, int P,
+                    int B, const ob_bench_result *r, ob_bench_row *row, double *bw_all, ob_err *err) {
     test_run t;
     int rc = test_init(&t, m, pool, p, P, B, err);
     if (rc) return rc;
@@ -242,10 +246,9 @@ static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, 
     row->tokenize_tokens = -1;
     row->prefill_s = calloc((size_t)p->reps, sizeof *row->prefill_s);
     row->decode_s = calloc((size_t)p->reps, sizeof *row->decode_s);
-    row_samples s = {malloc((size_t)p->reps * sizeof(double)), malloc((size_t)p->reps * sizeof(double)),
-                     malloc((size_t)p->reps * sizeof(double)),
-                     malloc((size_t)p->reps * (size_t)p->gen_len * sizeof(double))};
-    if (!row->prefill_s || !row->decode_s || !s.ttft || !s.ptps || !s.dtps || !s.steps) {
+    const size_t nr = (size_t)p->reps * sizeof(double);
+    row_samples s = {malloc(nr), malloc(nr), malloc(nr), malloc(nr * (size_t)p->gen_len), malloc(nr), malloc(nr)};
+    if (!row->prefill_s || !row->decode_s || !s.ttft || !s.ptps || !s.dtps || !s.steps || !s.bw || !s.share) {
         rc = ob_fail(err, OB_ENOMEM, "bench: out of memory for %d repetitions", p->reps);
         goto done;
     }
@@ -254,10 +257,20 @@ static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, 
         if ((rc = run_rep(&t, tok, err))) goto done;
     ob_rapl rapl;
     ob_rapl_open(p->powercap_root, &rapl);
-    int rapl_ok = rapl.n > 0 && ob_rapl_start(&rapl) == 0;
-    double cpu0 = ob_proc_cpu_seconds(), w0 = ob_now(), tok_s = 0, samp_s = 0;
+    int rapl_ok = rapl.n > 0;
+    double cpu_s = 0, energy = 0, tok_s = 0, samp_s = 0;
     for (int k = 0; k < p->reps; k++) {
+        /* wall, CPU and energy windows cover the repetitions, not the probe */
+        rapl_ok = rapl_ok && ob_rapl_start(&rapl) == 0;
+        double cpu0 = ob_proc_cpu_seconds(), w0 = ob_now();
         if ((rc = run_rep(&t, tok, err))) goto done;
+        row->wall_s += ob_now() - w0;
+        cpu_s += ob_proc_cpu_seconds() - cpu0;
+        if (rapl_ok) energy += ob_rapl_joules(&rapl);
+        if (probe) {
+            s.bw[k] = bw_all[k] = ob_bw_probe_read(pool, probe);
+            s.share[k] = 100.0 * (double)r->bytes_per_token * t.G / t.decode_s / 1e9 / s.bw[k];
+        }
         row->prefill_s[k] = t.prefill_s;
         row->decode_s[k] = t.decode_s;
         s.ttft[k] = t.ttft_s * 1e3;
@@ -269,16 +282,16 @@ static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, 
         tok_s += t.tokenize_s;
         samp_s += t.sample_s;
     }
-    row->wall_s = ob_now() - w0;
-    double cpu1 = ob_proc_cpu_seconds();
-    row->energy_j = rapl_ok ? ob_rapl_joules(&rapl) : NAN;
+    row->energy_j = rapl_ok ? energy : NAN;
     row->avg_power_w = row->energy_j / row->wall_s;
-    row->cpu_util_pct = 100.0 * (cpu1 - cpu0) / (row->wall_s * row->n_threads);
+    row->cpu_util_pct = 100.0 * cpu_s / (row->wall_s * row->n_threads);
     row->tokenize_ms = tok ? tok_s * 1e3 / p->reps : NAN;
     if (tok) row->tokenize_tokens = t.n_text;
     row->sample_ms = samp_s * 1e3 / p->reps;
-    row_finish(row, &s, r->bytes_per_token);
+    row_finish(row, &s, r->bytes_per_token, probe != NULL);
 done:
+    free(s.bw);
+    free(s.share);
     free(s.ttft);
     free(s.ptps);
     free(s.dtps);
@@ -361,6 +374,8 @@ int ob_bench_run(ob_model *m, ob_pool *pool, const ob_bench_params *params, ob_b
     }
     int rc = ob_bench_check(&p, ob_model_config(m)->max_seq, err);
     if (rc) return rc;
+    ob_bw_probe probe = {0};
+    double *bw_all = NULL; /* [tests * reps] every probe reading */
     ob_pool *own = NULL;
     if (!pool) {
         if ((rc = ob_pool_new(p.threads, &own, err))) return rc;
@@ -372,25 +387,34 @@ int ob_bench_run(ob_model *m, ob_pool *pool, const ob_bench_params *params, ob_b
         rc = ob_fail(err, OB_ENOMEM, "bench: out of memory");
         goto done;
     }
+    const int n_tests = p.n_prompt * p.n_batch;
     if (p.bw_bytes > 0) {
-        ob_stats bw;
-        if ((rc = ob_measure_read_bw(pool, p.bw_bytes, 5, &bw, err))) goto done;
-        r->read_bw_gbs = bw.median;
+        bw_all = malloc((size_t)n_tests * (size_t)p.reps * sizeof *bw_all);
+        if (!bw_all) {
+            rc = ob_fail(err, OB_ENOMEM, "bench: out of memory");
+            goto done;
+        }
+        if ((rc = ob_bw_probe_open(&probe, p.bw_bytes, err))) goto done;
+        ob_bw_probe_read(pool, &probe); /* warm-up */
     }
-    r->peak_rss_tests_only = ob_proc_reset_peak_rss() == 0; /* the probe's buffer is not the model's */
+    r->peak_rss_tests_only = ob_proc_reset_peak_rss() == 0;
     for (int i = 0; i < p.n_prompt; i++)
         for (int j = 0; j < p.n_batch; j++) {
-            rc = run_test(m, pool, &p, p.prompt_lens[i], p.batches[j], r, &r->rows[r->n_rows], err);
+            rc = run_test(m, pool, &p, probe.buf ? &probe : NULL, p.prompt_lens[i], p.batches[j], r,
+                          &r->rows[r->n_rows], bw_all ? bw_all + (size_t)r->n_rows * p.reps : NULL, err);
             r->n_rows++; /* counted even on failure: its buffers are freed with the result */
             if (rc) goto done;
-            r->rows[r->n_rows - 1].read_bw_gbs = r->read_bw_gbs;
         }
+    if (probe.buf) r->read_bw_gbs = ob_stats_of(bw_all, n_tests * p.reps).median;
     r->energy_j = rows_energy(r);
     r->peak_rss_bytes = ob_proc_peak_rss();
+    if (r->peak_rss_bytes > 0) r->peak_rss_bytes -= (int64_t)probe.bytes; /* resident throughout */
     r->temp_c = ob_temp_max_c(p.hwmon_root, p.thermal_root);
     ob_nvml_sample(p.nvml_lib, &r->gpu);
     ob_utc_now(r->end_time, sizeof r->end_time);
 done:
+    ob_bw_probe_close(&probe);
+    free(bw_all);
     ob_pool_free(own);
     return rc;
 }

@@ -59,7 +59,11 @@ typedef struct ob_bench_params {
     const char *model_path; /* the model's file or folder, for model_filename and
                                model_disk_bytes; NULL: unknown.  Borrowed.           */
     size_t bw_bytes;        /* > 0: also measure the read bandwidth with a buffer of
-                               this many bytes (result read_bw_gbs); default 0       */
+                               this many bytes: one pass right after every timed
+                               repetition, so each decode figure has its own
+                               reading (rows' read_bw_gbs, bw_share_pct).  The
+                               buffer stays resident during the tests; its bytes
+                               are left out of peak_rss_bytes.  Default 0       */
     /* Where the sensors are read; NULL: the system's (/sys/class/powercap,
      * /sys/class/hwmon, /sys/class/thermal, "libnvidia-ml.so.1").  Tests
      * point them at fake trees; "" switches a sensor off (unavailable). */
@@ -88,7 +92,8 @@ typedef struct ob_bench_row {
     double tokenize_ms;   /* mean per repetition; NAN without prompt text        */
     int tokenize_tokens;  /* ids the text gave (before repeating to P); -1: none */
     double sample_ms;     /* mean per repetition of all its argmax work          */
-    double wall_s;        /* the timed repetitions, first to last, wall clock    */
+    double wall_s;        /* the timed repetitions' wall clock, summed (the probe
+                             passes between them left out, as are cpu and energy) */
     double cpu_util_pct;  /* process CPU time (user + system, all threads) over
                              wall_s * n_threads, in percent: 100 = every pool
                              thread busy the whole time.  NAN if unreadable.     */
@@ -97,7 +102,11 @@ typedef struct ob_bench_row {
     double avg_power_w;   /* energy_j / wall_s; NAN when unavailable             */
     double decode_gbs;    /* weight bytes read per decode step * steps per second
                              (bytes_per_token * median decode tok/s / B) / 1e9   */
-    double read_bw_gbs;   /* the run's measured read bandwidth (this pool), NAN  */
+    double read_bw_gbs;   /* median of the probe readings taken after each timed
+                             repetition (this pool's threads); NAN without one   */
+    double bw_share_pct;  /* median over the repetitions of 100 * that
+                             repetition's decode GB/s / the probe reading right
+                             after it; NAN without a probe                       */
     char test_time[32];   /* UTC start of the test, "2026-01-02T03:04:05Z"        */
 } ob_bench_row;
 
@@ -126,10 +135,11 @@ typedef struct ob_bench_result {
     int64_t peak_rss_bytes;    /* peak resident memory of the process, -1 if
                                   unreadable: over the tests alone when
                                   peak_rss_tests_only (the kernel's high-water
-                                  mark was reset after the bandwidth probe),
-                                  else since the process started              */
+                                  mark was reset before the tests), else since
+                                  the process started; the bandwidth probe's
+                                  buffer is subtracted                        */
     int peak_rss_tests_only;
-    double read_bw_gbs;        /* median measured read bandwidth; NAN if not run */
+    double read_bw_gbs;        /* median of every probe reading; NAN if not run */
     double energy_j;           /* sum of the rows' energy_j; NAN when unavailable */
     double temp_c;             /* hottest hwmon / thermal sensor at the end; NAN  */
     ob_gpu_info gpu;

@@ -54,7 +54,8 @@ static void md_summary(ob_sbuf *b, const ob_bench_result *r) {
     ob_sbuf_printf(b, "- cpu: %s\n", r->cpu_info);
     ob_sbuf_printf(b, "- decode reads %.1f MB of weights per token; read bandwidth ", (double)r->bytes_per_token / 1e6);
     if (isfinite(r->read_bw_gbs))
-        ob_sbuf_puts(b, "measured before each thread count's tests (median of 5 passes; % of read BW below)\n");
+        ob_sbuf_puts(b, "measured by one pass after every timed repetition (read BW: median of a test's "
+                        "passes; % of read BW: median of each repetition's decode GB/s over its own pass)\n");
     else
         ob_sbuf_puts(b, "not measured\n");
     ob_sbuf_puts(b, "- peak resident memory: ");
@@ -100,7 +101,7 @@ static void md_row(ob_sbuf *b, const ob_bench_row *w) {
         num(b, cols[k], 3);
     }
     double more[] = {w->cpu_util_pct, w->energy_j, w->avg_power_w, w->decode_gbs, w->read_bw_gbs,
-                     100 * w->decode_gbs / w->read_bw_gbs};
+                     w->bw_share_pct};
     const int digits[] = {0, 1, 1, 1, 1, 0};
     for (int k = 0; k < 6; k++) {
         ob_sbuf_puts(b, " | ");

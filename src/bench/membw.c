@@ -47,20 +47,36 @@ double ob_read_bw_once(ob_pool *pool, const float *buf, size_t n) {
     return (double)(n * sizeof(float)) / dt / 1e9;
 }
 
+int ob_bw_probe_open(ob_bw_probe *p, size_t bytes, ob_err *err) {
+    p->n = bytes / sizeof(float);
+    p->bytes = p->n * sizeof(float);
+    p->buf = p->n ? aligned_alloc(64, (p->bytes + 63) & ~(size_t)63) : NULL;
+    if (!p->buf) return ob_fail(err, OB_ENOMEM, "bandwidth probe: cannot allocate %zu bytes", bytes);
+    for (size_t i = 0; i < p->n; i++) p->buf[i] = (float)(i & 7); /* touch every page */
+    return 0;
+}
+
+double ob_bw_probe_read(ob_pool *pool, const ob_bw_probe *p) { return ob_read_bw_once(pool, p->buf, p->n); }
+
+void ob_bw_probe_close(ob_bw_probe *p) {
+    free(p->buf);
+    p->buf = NULL;
+    p->n = p->bytes = 0;
+}
+
 int ob_measure_read_bw(ob_pool *pool, size_t bytes, int reps, ob_stats *gbps, ob_err *err) {
-    size_t n = bytes / sizeof(float);
-    float *buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+    ob_bw_probe pr;
     double *v = calloc((size_t)(reps > 0 ? reps : 1), sizeof(double));
-    if (!buf || !v) {
-        free(buf);
+    if (!v) return ob_fail(err, OB_ENOMEM, "bandwidth probe: out of memory");
+    int rc = ob_bw_probe_open(&pr, bytes, err);
+    if (rc) {
         free(v);
-        return ob_fail(err, OB_ENOMEM, "bandwidth probe: cannot allocate %zu bytes", bytes);
+        return rc;
     }
-    for (size_t i = 0; i < n; i++) buf[i] = (float)(i & 7); /* touch every page */
-    ob_read_bw_once(pool, buf, n); /* warm-up */
-    for (int r = 0; r < reps; r++) v[r] = ob_read_bw_once(pool, buf, n);
+    ob_bw_probe_read(pool, &pr); /* warm-up */
+    for (int r = 0; r < reps; r++) v[r] = ob_bw_probe_read(pool, &pr);
     *gbps = ob_stats_of(v, reps);
-    free(buf);
+    ob_bw_probe_close(&pr);
     free(v);
     return 0;
 }
