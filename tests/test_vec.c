@@ -1,10 +1,52 @@
-/* test_vec.c - the attention vector kernels (dot, axpy) at every SIMD level
+/* test_vec.c - the attention vector kernels (dot, axpy, dots, wsum) at every SIMD level
  * against the scalar reference, on lengths around the vector widths. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "kernels/vec.h"
+
+/* dots and wsum against the scalar reference: head sizes around the
+ * vector widths, key counts around the 4-key blocks, keys strided in a
+ * cache row as in the KV cache.  Errors relative to the sum of |terms|. */
+static void attn_case(const ob_vec_ops *ref, const ob_vec_ops *ops, ob_simd lv) {
+    static const int hds[] = {1, 5, 8, 16, 24, 32, 48, 64, 80, 100, 128, 200};
+    static const int ns[] = {1, 2, 3, 4, 5, 7, 8, 9, 33, 130};
+    enum { STRIDE = 211, NMAX = 130, HMAX = 200 };
+    float *k = malloc(sizeof(float) * STRIDE * NMAX), q[HMAX], p[NMAX], o0[NMAX + HMAX], o1[NMAX + HMAX];
+    double worst_dots = 0, worst_wsum = 0;
+    srand(7);
+    for (int i = 0; i < STRIDE * NMAX; i++) k[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (int i = 0; i < HMAX; i++) q[i] = (float)rand() / RAND_MAX - 0.5f;
+    for (int i = 0; i < NMAX; i++) p[i] = (float)rand() / RAND_MAX;
+    for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+            int hd = hds[a], n = ns[b];
+            ref->dots(q, k + 3, STRIDE, n, hd, 0.7f, o0);
+            o1[n] = 12345.0f;
+            ops->dots(q, k + 3, STRIDE, n, hd, 0.7f, o1);
+            for (int t = 0; t < n; t++) {
+                double mag = 0;
+                for (int d = 0; d < hd; d++) mag += fabs(0.7 * q[d] * k[3 + (size_t)t * STRIDE + d]);
+                worst_dots = fmax(worst_dots, fabs(o0[t] - o1[t]) / (mag + 1e-30));
+            }
+            CHECK(o1[n] == 12345.0f, "%s dots wrote past n = %d", ob_simd_name(lv), n);
+            ref->wsum(o0, p, k + 3, STRIDE, n, hd);
+            o1[hd] = 12345.0f;
+            ops->wsum(o1, p, k + 3, STRIDE, n, hd);
+            for (int d = 0; d < hd; d++) {
+                double mag = 0;
+                for (int t = 0; t < n; t++) mag += fabs(p[t] * k[3 + (size_t)t * STRIDE + d]);
+                worst_wsum = fmax(worst_wsum, fabs(o0[d] - o1[d]) / (mag + 1e-30));
+            }
+            CHECK(o1[hd] == 12345.0f, "%s wsum wrote past hd = %d", ob_simd_name(lv), hd);
+        }
+    printf("attn %s: dots max relative error %.3g, wsum %.3g vs reference\n", ob_simd_name(lv), worst_dots,
+           worst_wsum);
+    CHECK(worst_dots < 1e-6, "%s dots error %g", ob_simd_name(lv), worst_dots);
+    CHECK(worst_wsum < 1e-6, "%s wsum error %g", ob_simd_name(lv), worst_wsum);
+    free(k);
+}
 
 int main(void) {
     const ob_vec_ops *ref = ob_vec_ops_get(OB_SIMD_SCALAR);
@@ -36,6 +78,7 @@ int main(void) {
         }
         printf("vec %s: dot max relative error %.3g, axpy max abs diff vs reference %.3g\n", ob_simd_name(lv),
                worst_dot, worst_axpy);
+        attn_case(ref, ops, lv);
         CHECK(worst_dot < 1e-6, "%s dot error %g", ob_simd_name(lv), worst_dot);
         CHECK(worst_axpy < 1e-6, "%s axpy differs by %g", ob_simd_name(lv), worst_axpy);
     }

@@ -34,12 +34,11 @@ static void attn_task(void *arg, int task, int n_tasks) {
         size_t base = (((size_t)j->layer * x->n_seq + seq) * x->n_ctx) * x->kv_dim + (size_t)kvh * hd;
         const float *q = x->q + (size_t)i * x->q_dim + (size_t)h * hd;
         int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
-        for (int t = t0; t <= pos; t++)
-            sc[t - t0] = x->vec->dot(q, x->k_cache + base + (size_t)t * x->kv_dim, hd) * scale;
+        size_t first = base + (size_t)t0 * x->kv_dim;
+        x->vec->dots(q, x->k_cache + first, x->kv_dim, pos + 1 - t0, hd, scale, sc);
         ob_softmax(sc, pos + 1 - t0);
         float *out = x->att + (size_t)i * x->q_dim + (size_t)h * hd;
-        memset(out, 0, (size_t)hd * sizeof(float));
-        for (int t = t0; t <= pos; t++) x->vec->axpy(out, sc[t - t0], x->v_cache + base + (size_t)t * x->kv_dim, hd);
+        x->vec->wsum(out, sc, x->v_cache + first, x->kv_dim, pos + 1 - t0, hd);
     }
 }
 

@@ -1,4 +1,5 @@
-/* vec_avx2.c - dot and axpy with 256-bit FMA and a scalar tail. */
+/* vec_avx2.c - dot, axpy and the attention loops with 256-bit FMA; tails
+ * are scalar. */
 #include <immintrin.h>
 
 #include "kernels/vec.h"
@@ -25,4 +26,59 @@ void ob_axpy_avx2(float *y, float a, const float *x, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
+}
+
+static inline float hsum8(__m256 s) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+void ob_attn_dots_avx2(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *out) {
+    const int h8 = hd & ~7;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const float *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < h8; d += 8) {
+            const __m256 vq = _mm256_loadu_ps(q + d);
+            a0 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k0 + d), a0);
+            a1 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k1 + d), a1);
+            a2 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k2 + d), a2);
+            a3 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k3 + d), a3);
+        }
+        float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+        for (int d = h8; d < hd; d++) {
+            s[0] += q[d] * k0[d];
+            s[1] += q[d] * k1[d];
+            s[2] += q[d] * k2[d];
+            s[3] += q[d] * k3[d];
+        }
+        for (int i = 0; i < 4; i++) out[t + i] = s[i] * scale;
+    }
+    for (; t < n; t++) out[t] = ob_dot_avx2(q, k + (size_t)t * stride, hd) * scale;
+}
+
+/* 32 dimensions at a time held in four registers over every t */
+void ob_attn_wsum_avx2(float *out, const float *p, const float *v, size_t stride, int n, int hd) {
+    const int h32 = hd & ~31;
+    for (int d = 0; d < h32; d += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < n; t++) {
+            const float *vt = v + (size_t)t * stride + d;
+            const __m256 w = _mm256_set1_ps(p[t]);
+            a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vt), a0);
+            a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vt + 8), a1);
+            a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vt + 16), a2);
+            a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vt + 24), a3);
+        }
+        _mm256_storeu_ps(out + d, a0);
+        _mm256_storeu_ps(out + d + 8, a1);
+        _mm256_storeu_ps(out + d + 16, a2);
+        _mm256_storeu_ps(out + d + 24, a3);
+    }
+    for (int d = h32; d < hd; d++) out[d] = 0;
+    if (h32 < hd)
+        for (int t = 0; t < n; t++) ob_axpy_avx2(out + h32, p[t], v + (size_t)t * stride + h32, hd - h32);
 }

@@ -1,4 +1,5 @@
-/* vec_avx512.c - dot and axpy with 512-bit FMA; the tail uses a mask. */
+/* vec_avx512.c - dot, axpy and the attention loops with 512-bit FMA; tails
+ * use a mask. */
 #include <immintrin.h>
 
 #include "kernels/vec.h"
@@ -22,5 +23,65 @@ void ob_axpy_avx512(float *y, float a, const float *x, int n) {
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
         _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+static inline __mmask16 vmask(int left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+
+/* four 16-lane sums -> [sum a, sum b, sum c, sum d] */
+static inline __m128 hsum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
+    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
+    __m256 ab = _mm256_hadd_ps(a8, b8), cd = _mm256_hadd_ps(c8, d8); /* a01 a23 b01 b23 | a45 a67 b45 b67 */
+    __m256 abcd = _mm256_hadd_ps(ab, cd);                            /* a b c d | a b c d (halves) */
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+void ob_attn_dots_avx512(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *out) {
+    const __m128 vs = _mm_set1_ps(scale);
+    int t = 0;
+    for (; t + 4 <= n; t += 4) {
+        const float *k0 = k + (size_t)t * stride;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < hd; d += 16) {
+            const __mmask16 m = vmask(hd - d);
+            const __m512 vq = _mm512_maskz_loadu_ps(m, q + d);
+            a0 = _mm512_fmadd_ps(vq, _mm512_maskz_loadu_ps(m, k0 + d), a0);
+            a1 = _mm512_fmadd_ps(vq, _mm512_maskz_loadu_ps(m, k0 + stride + d), a1);
+            a2 = _mm512_fmadd_ps(vq, _mm512_maskz_loadu_ps(m, k0 + 2 * stride + d), a2);
+            a3 = _mm512_fmadd_ps(vq, _mm512_maskz_loadu_ps(m, k0 + 3 * stride + d), a3);
+        }
+        _mm_storeu_ps(out + t, _mm_mul_ps(hsum4_512(a0, a1, a2, a3), vs));
+    }
+    for (; t < n; t++) {
+        const float *kt = k + (size_t)t * stride;
+        __m512 a = _mm512_setzero_ps();
+        for (int d = 0; d < hd; d += 16) {
+            const __mmask16 m = vmask(hd - d);
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + d), _mm512_maskz_loadu_ps(m, kt + d), a);
+        }
+        out[t] = _mm512_reduce_add_ps(a) * scale;
+    }
+}
+
+/* 64 dimensions at a time held in four registers over every t */
+void ob_attn_wsum_avx512(float *out, const float *p, const float *v, size_t stride, int n, int hd) {
+    for (int d = 0; d < hd; d += 64) {
+        const __mmask16 m0 = vmask(hd - d), m1 = vmask(hd - d - 16), m2 = vmask(hd - d - 32), m3 = vmask(hd - d - 48);
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int t = 0; t < n; t++) {
+            const float *vt = v + (size_t)t * stride + d;
+            const __m512 w = _mm512_set1_ps(p[t]);
+            a0 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m0, vt), a0);
+            if (hd - d > 16) a1 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m1, vt + 16), a1);
+            if (hd - d > 32) a2 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m2, vt + 32), a2);
+            if (hd - d > 48) a3 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m3, vt + 48), a3);
+        }
+        _mm512_mask_storeu_ps(out + d, m0, a0);
+        if (hd - d > 16) _mm512_mask_storeu_ps(out + d + 16, m1, a1);
+        if (hd - d > 32) _mm512_mask_storeu_ps(out + d + 32, m2, a2);
+        if (hd - d > 48) _mm512_mask_storeu_ps(out + d + 48, m3, a3);
     }
 }
