@@ -26,7 +26,10 @@ void ob_axpy_avx512(float *y, float a, const float *x, int n) {
     }
 }
 
-static inline __mmask16 vmask(int left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+/* lanes of the next 16 that are left (left may be <= 0: none) */
+static inline __mmask16 vmask(int left) {
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+}
 
 /* four 16-lane sums -> [sum a, sum b, sum c, sum d] */
 static inline __m128 hsum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
