@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "kernels/dense.h"
+#include "kernels/x86/hsum_avx512.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -69,16 +70,7 @@ INLINE __m256 hi256(__m512 a) {
     return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1));
 }
 
-/* {sum(a), sum(b), sum(c), sum(d)} */
-INLINE __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), hi256(a));
-    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), hi256(b));
-    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), hi256(c));
-    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), hi256(d));
-    /* per 128-bit lane: {a01, a23, b01, b23}, then {a0123, b.., c.., d..} */
-    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
-    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-}
+#define hsum4 ob_hsum4_512 /* {sum(a), sum(b), sum(c), sum(d)} */
 
 INLINE float hsum1(__m512 a) {
     __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), hi256(a));

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "kernels/vec.h"
+#include "kernels/x86/hsum_x86.h"
 
 float ob_dot_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -12,11 +13,7 @@ float ob_dot_avx2(const float *a, const float *b, int n) {
         s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
     }
     for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    __m256 s = _mm256_add_ps(s0, s1);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    float r = _mm_cvtss_f32(h);
+    float r = ob_hsum8(_mm256_add_ps(s0, s1));
     for (; i < n; i++) r += a[i] * b[i];
     return r;
 }
@@ -26,13 +23,6 @@ void ob_axpy_avx2(float *y, float a, const float *x, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += a * x[i];
-}
-
-static inline float hsum8(__m256 s) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    return _mm_cvtss_f32(h);
 }
 
 void ob_attn_dots_avx2(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *out) {
@@ -48,7 +38,7 @@ void ob_attn_dots_avx2(const float *q, const float *k, size_t stride, int n, int
             a2 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k2 + d), a2);
             a3 = _mm256_fmadd_ps(vq, _mm256_loadu_ps(k3 + d), a3);
         }
-        float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+        float s[4] = {ob_hsum8(a0), ob_hsum8(a1), ob_hsum8(a2), ob_hsum8(a3)};
         for (int d = h8; d < hd; d++) {
             s[0] += q[d] * k0[d];
             s[1] += q[d] * k1[d];

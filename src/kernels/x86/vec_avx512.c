@@ -3,6 +3,12 @@
 #include <immintrin.h>
 
 #include "kernels/vec.h"
+#include "kernels/x86/hsum_avx512.h"
+
+/* lanes of the next 16 that are left (left may be <= 0: none) */
+static inline __mmask16 vmask(int left) {
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+}
 
 float ob_dot_avx512(const float *a, const float *b, int n) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
@@ -12,7 +18,7 @@ float ob_dot_avx512(const float *a, const float *b, int n) {
         s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
     }
     for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = vmask(n - i);
         s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
@@ -21,25 +27,9 @@ float ob_dot_avx512(const float *a, const float *b, int n) {
 void ob_axpy_avx512(float *y, float a, const float *x, int n) {
     __m512 va = _mm512_set1_ps(a);
     for (int i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+        __mmask16 m = vmask(n - i);
         _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
     }
-}
-
-/* lanes of the next 16 that are left (left may be <= 0: none) */
-static inline __mmask16 vmask(int left) {
-    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-}
-
-/* four 16-lane sums -> [sum a, sum b, sum c, sum d] */
-static inline __m128 hsum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
-    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
-    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
-    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
-    __m256 ab = _mm256_hadd_ps(a8, b8), cd = _mm256_hadd_ps(c8, d8); /* a01 a23 b01 b23 | a45 a67 b45 b67 */
-    __m256 abcd = _mm256_hadd_ps(ab, cd);                            /* a b c d | a b c d (halves) */
-    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 
 void ob_attn_dots_avx512(const float *q, const float *k, size_t stride, int n, int hd, float scale, float *out) {
@@ -56,7 +46,7 @@ void ob_attn_dots_avx512(const float *q, const float *k, size_t stride, int n, i
             a2 = _mm512_fmadd_ps(vq, _mm512_maskz_loadu_ps(m, k0 + 2 * stride + d), a2);
             a3 = _mm512_fmadd_ps(vq, _mm512_maskz_loadu_ps(m, k0 + 3 * stride + d), a3);
         }
-        _mm_storeu_ps(out + t, _mm_mul_ps(hsum4_512(a0, a1, a2, a3), vs));
+        _mm_storeu_ps(out + t, _mm_mul_ps(ob_hsum4_512(a0, a1, a2, a3), vs));
     }
     for (; t < n; t++) {
         const float *kt = k + (size_t)t * stride;
