@@ -93,7 +93,7 @@ $(O)/liboptibench.a: $(LIB_OBJ)
 $(O)/optibench: $(CLI_OBJ) $(O)/liboptibench.a
 	$(CC) $(OPT) $(LDOPT) $^ $(LIBS) -o $@
 
-$(O)/tests/%: tests/%.c tests/check.h $(O)/liboptibench.a
+$(O)/tests/%: tests/%.c tests/check.h tests/test_util.h $(O)/liboptibench.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) -Itests $(OPT) $(LDOPT) $< $(O)/liboptibench.a $(LIBS) -o $@
 

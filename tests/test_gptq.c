@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_util.h"
 #include "compress/awq.h"
 #include "compress/calib.h"
 #include "compress/gptq.h"
@@ -339,15 +340,6 @@ static void check_calib_windows(void) {
     CHECK(out[0] == 225 && out[16] == 59 && out[32] == 3 && out[48] == 46 && out[64] == 17,
           "seed 1234 starts %d %d %d %d %d", out[0], out[16], out[32], out[48], out[64]);
     CHECK(ob_calib_windows(tok, 16, 1, 16, 0, out, &err) != 0, "16 tokens gave a window of 16");
-}
-
-static int write_raw(const char *dir, const char *name, const void *p, size_t n) {
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(p, 1, n, f);
-    return fclose(f) || w != n ? -1 : 0;
 }
 
 /* --dump DIR: cases for the NumPy reference */

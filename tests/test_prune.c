@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_util.h"
 #include "compress/calib.h"
 #include "compress/gptq.h"
 #include "compress/prune.h"
@@ -309,15 +310,6 @@ static void test_bad_input(const char *model) {
     CHECK(m->layers[0].wq.format != OB_FMT_F32 || ((const float *)m->layers[0].wq.data)[0] == before,
           "nothing changed");
     ob_model_free(m);
-}
-
-static int write_raw(const char *dir, const char *name, const void *p, size_t n) {
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    size_t w = fwrite(p, 1, n, f);
-    return fclose(f) || w != n ? -1 : 0;
 }
 
 /* --dump DIR: SparseGPT cases for tests/ref/sparsegpt_np.py */

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_util.h"
 #include "formats/hf_write.h"
 #include "kernels/quant.h"
 #include "kernels/sparse.h"
@@ -40,21 +41,6 @@
 
 #define SIMD_NMSE_MAX 1e-9
 #define SENTINEL 12345.0f
-
-typedef struct {
-    uint64_t s;
-} rng_t;
-
-static uint64_t rng_next(rng_t *r) {
-    r->s ^= r->s >> 12;
-    r->s ^= r->s << 25;
-    r->s ^= r->s >> 27;
-    return r->s * 0x2545F4914F6CDD1DULL;
-}
-static double rng_uniform(rng_t *r) { return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0; }
-static float rng_normal(rng_t *r) {
-    return (float)(sqrt(-2.0 * log(rng_uniform(r))) * cos(6.283185307179586 * rng_uniform(r)));
-}
 
 /* ------------------------------------------------------------ masks */
 
