@@ -215,7 +215,8 @@ static int run_rep(test_run *t, const ob_tokenizer *tok, ob_err *err) {
 /* Per-repetition samples of a row, collected before summarising. */
 typedef struct row_samples {
     double *ttft, *ptps, *dtps, *steps; /* [reps], [reps], [reps], [reps * G] */
-    double *bw, *share;                 /* [reps] probe GB/s, decode share %  */
+    double *bw;    /* [reps] probe GB/s: the caller's slice of every reading */
+    double *share; /* [reps] decode share of the probe reading, %            */
 } row_samples;
 
 static void row_finish(ob_bench_row *row, row_samples *s, int64_t bytes_per_token, int probed) {
@@ -229,9 +230,10 @@ static void row_finish(ob_bench_row *row, row_samples *s, int64_t bytes_per_toke
 }
 
 /* One (P, B) test; with a probe, one bandwidth reading after each timed
- * repetition, appended to bw_all (its caller's array of every reading). */
+ * repetition, written to bw[0 .. reps) (a slice of the caller's array of
+ * every reading; summarising sorts it in place). */
 static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, const ob_bw_probe *probe, int P,
-                    int B, const ob_bench_result *r, ob_bench_row *row, double *bw_all, ob_err *err) {
+                    int B, const ob_bench_result *r, ob_bench_row *row, double *bw, ob_err *err) {
     test_run t;
     int rc = test_init(&t, m, pool, p, P, B, err);
     if (rc) return rc;
@@ -247,8 +249,8 @@ static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, 
     row->prefill_s = calloc((size_t)p->reps, sizeof *row->prefill_s);
     row->decode_s = calloc((size_t)p->reps, sizeof *row->decode_s);
     const size_t nr = (size_t)p->reps * sizeof(double);
-    row_samples s = {malloc(nr), malloc(nr), malloc(nr), malloc(nr * (size_t)p->gen_len), malloc(nr), malloc(nr)};
-    if (!row->prefill_s || !row->decode_s || !s.ttft || !s.ptps || !s.dtps || !s.steps || !s.bw || !s.share) {
+    row_samples s = {malloc(nr), malloc(nr), malloc(nr), malloc(nr * (size_t)p->gen_len), bw, malloc(nr)};
+    if (!row->prefill_s || !row->decode_s || !s.ttft || !s.ptps || !s.dtps || !s.steps || !s.share) {
         rc = ob_fail(err, OB_ENOMEM, "bench: out of memory for %d repetitions", p->reps);
         goto done;
     }
@@ -268,7 +270,7 @@ static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, 
         cpu_s += ob_proc_cpu_seconds() - cpu0;
         if (rapl_ok) energy += ob_rapl_joules(&rapl);
         if (probe) {
-            s.bw[k] = bw_all[k] = ob_bw_probe_read(pool, probe);
+            s.bw[k] = ob_bw_probe_read(pool, probe);
             s.share[k] = 100.0 * (double)r->bytes_per_token * t.G / t.decode_s / 1e9 / s.bw[k];
         }
         row->prefill_s[k] = t.prefill_s;
@@ -290,7 +292,6 @@ static int run_test(const ob_model *m, ob_pool *pool, const ob_bench_params *p, 
     row->sample_ms = samp_s * 1e3 / p->reps;
     row_finish(row, &s, r->bytes_per_token, probe != NULL);
 done:
-    free(s.bw);
     free(s.share);
     free(s.ttft);
     free(s.ptps);
