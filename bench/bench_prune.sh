@@ -12,11 +12,13 @@
 #   dense            the model as made
 #   unstructured-50  magnitude, 50% unstructured   (bitmask storage, SP_*)
 #   2:4              magnitude, 2:4                (2:4 storage, S24_*)
-#   structured-30    30% of FFN neurons and of the query heads of every
-#                    kv group removed (smaller matrices, --pattern ffn+heads)
+#   structured-30    30% of every layer's linear weights removed, as whole
+#                    units: 2 of the 8 query heads of each kv group, and FFN
+#                    neurons for the rest (smaller matrices, --pattern
+#                    ffn+heads; src/compress/structured.h counts them)
 # The weights are random (optibench synth), so the speed is what is measured
 # here, not the accuracy (docs/pruning.md has that, on stories15M).
-# Environment: THREADS (2), PROMPT (64), GEN (32), REPS (3), SYNTH_DIR
+# Environment: VARIANTS (all four, dense first), THREADS (2), PROMPT (64), GEN (32), REPS (3), SYNTH_DIR
 # (~/.cache/optibench-synth), WORK (~/.cache/optibench-prune-bench: the
 # pruned models, about 9 GB; kept between runs).
 # Prints a Markdown table: median [min, max] over REPS after one warm-up;
@@ -74,7 +76,7 @@ echo "- load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| values | variant | storage | weights MB/token | prefill tok/s | decode tok/s | decode vs dense (per-round ratio) | peak RSS MB |"
 echo "|---|---|---|--:|--:|--:|--:|--:|"
-VARIANTS="dense unstructured-50 2:4 structured-30"
+VARIANTS=${VARIANTS:-dense unstructured-50 2:4 structured-30}
 declare -A path
 for vals in f32 int8; do
     for v in $VARIANTS; do

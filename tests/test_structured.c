@@ -275,7 +275,17 @@ static void test_heads(const char *path, const char *label, double s, int with_f
     const int nl = z->cfg.n_layers, nh = z->cfg.n_heads, nkv = z->cfg.n_kv_heads, g = nh / nkv, hd = z->cfg.head_dim;
     const int D = z->cfg.dim, F = z->cfg.ffn_dim, qd = nh * hd, mha = g == 1;
     const int per_group = (int)nearbyint(s * (mha ? nh : g)), kept = mha ? nh - per_group : nh - per_group * nkv;
-    const int fkeep = (int)nearbyint((1.0 - s) * F / 32) * 32;
+    /* ffn+heads: s is the share of the layer's q k v o gate up down weights
+     * removed; the heads take theirs, the FFN (in units of 32) the rest */
+    const double P = (double)D * (2 * qd + 2 * nkv * hd) + 3.0 * D * F;
+    const double H = (double)(nh - kept) * hd * D * (mha ? 4 : 2);
+    const double fdrop_n = (s * P - H) / (3.0 * D);
+    const int fkeep = F - (fdrop_n > 0 ? (int)nearbyint(fdrop_n / 32) * 32 : 0);
+    if (with_ffn) {
+        double got = (H + 3.0 * D * (F - fkeep)) / P;
+        CHECK(fabs(got - s) <= 16.0 * 3 * D / P, "%s: layer sparsity %.4f, target %.4f (within 16 neurons)", label, got, s);
+        printf("%s: layer weights removed %.2f%% (target %.2f%%), ffn %d -> %d\n", label, 100 * got, 100 * s, F, fkeep);
+    }
     double sc[64], *fs = malloc((size_t)F * sizeof *fs);
     int drop[64], *fdrop = malloc((size_t)F * sizeof *fdrop);
     for (int l = 0; l < nl; l++) {

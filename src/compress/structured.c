@@ -91,7 +91,20 @@ static int check_layer(ob_model *m, const ob_struct_params *p, int l, plan *pl, 
     }
     if (do_ffn(p->kind)) {
         int F = L->ffn_dim, M = F % multiple(p) ? 1 : multiple(p);
-        pl->ffn_keep = (int)kept_count(F, s, M);
+        if (p->kind == OB_STRUCT_FFN_HEADS) {
+            /* s of the layer's linear weights: the FFN removes what the
+             * heads' rounding left of the budget (structured.h, Counts) */
+            const double D = (double)ms[0]->cols, hd = (double)(ms[0]->rows / L->n_heads);
+            const double attn = (double)(ms[0]->rows + ms[1]->rows + ms[2]->rows) * D + (double)ms[3]->rows * ms[3]->cols;
+            const int g = L->n_heads / L->n_kv_heads;
+            const double per_head = (g > 1 ? 2.0 : 4.0) * hd * D;
+            const double heads_gone = per_head * pl->heads_drop * (g > 1 ? L->n_kv_heads : 1);
+            double neurons = (s * (attn + 3.0 * D * F) - heads_gone) / (3.0 * D);
+            if (neurons < 0) neurons = 0;
+            int64_t drop_units = round_even(neurons / M);
+            pl->ffn_keep = (int)(F - drop_units * M);
+        } else
+            pl->ffn_keep = (int)kept_count(F, s, M);
         if (pl->ffn_keep < 1)
             return ob_fail(err, OB_EINVAL, "structured pruning: sparsity %g leaves no FFN neuron of %d in layer %d "
                            "(kept counts are multiples of %d)", s, F, l, M);

@@ -21,7 +21,9 @@
  *                 (score: all four), and n_kv_heads shrinks with n_heads.
  *                 head_dim is kept, so RoPE (HF half-split order inside a
  *                 head) is unaffected.
- *   FFN_HEADS     both of the above at the same sparsity.
+ *   FFN_HEADS     both of the above; the sparsity is the share of the
+ *                 layer's linear weights (q k v o gate up down) removed:
+ *                 heads as HEADS counts them, FFN neurons the rest.
  *   CHANNELS_OUT  every linear layer of every block (q k v o gate up down)
  *                 loses its lowest output rows (ln_structured dim=0); the
  *                 matrix keeps only the kept rows plus an out_keep map and
@@ -34,6 +36,12 @@
  *             the quantized formats' 32-wide blocks).
  *   HEADS     removed per group = round(s * g) (GQA) or round(s * n_heads)
  *             (MHA).
+ *   FFN_HEADS heads as HEADS; then FFN neurons removed = round(r / M) * M,
+ *             r = (s * P - H) / (3 * dim), where P counts the layer's q k v
+ *             o gate up down weights and H the weights the heads took, so
+ *             the layer loses a share s of its weights up to one unit of
+ *             M neurons (heads round to whole heads per group, which alone
+ *             would miss s).
  *   CHANNELS  of the n rows or columns, removed = round(s * n), exactly as
  *             torch does (multiple default 1); with multiple M > 1, kept =
  *             round((1 - s) * n / M) * M, so the matrices can be quantized.
@@ -65,7 +73,8 @@ typedef enum {
 
 typedef struct ob_struct_params {
     ob_struct_kind kind;
-    double sparsity;      /* fraction of units to remove, in [0, 1)          */
+    double sparsity;      /* fraction of units to remove, in [0, 1); for
+                             FFN_HEADS of the layer's linear weights    */
     int multiple;         /* kept counts a multiple of this (0: 32 for FFN,
                              1 for channels; see Counts above)              */
     /* Optional calibration (NULL: plain L1).  act_norm[l * OB_N_SITES + site]
