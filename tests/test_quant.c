@@ -264,7 +264,10 @@ static err_t simd_case(ob_format f, ob_simd lv, int64_t rows, int64_t cols, rng_
 }
 
 static void test_simd_vs_ref(void) {
-    static const int64_t shapes[][2] = {{1, 32}, {5, 64}, {17, 96}, {33, 288}, {64, 320}, {7, 2048}, {100, 128}};
+    /* 16480 columns: 258 NF4 blocks, so NF4_DQ's second 256-block group and
+     * a chunk of 16 scales cut short by the row's end (and a 32-wide last block) */
+    static const int64_t shapes[][2] = {{1, 32},   {5, 64},    {17, 96}, {33, 288}, {64, 320},
+                                        {7, 2048}, {100, 128}, {3, 16480}};
     rng_t rng = {777};
     for (int l = OB_SIMD_AVX2; l <= (int)ob_cpu_simd_max(); l++) {
         for (int i = 0; i < N_QFMT; i++) {

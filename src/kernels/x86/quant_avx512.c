@@ -111,7 +111,25 @@ typedef struct {
     int gshift;            /* group of block b: b >> gshift */
     int64_t nb64;          /* NF4: 64-blocks per row */
     __m512i lut_hi, lut_lo; /* NF4: ob_nf4_hi + 128, ob_nf4_lo + 64 in every lane */
+    int64_t am_end;        /* NF4_DQ: am[] holds the scales of 64-blocks [am_end - 16, am_end) */
+    float am[16];          /* NF4_DQ: absmax / OB_NF4_LEVEL_ONE of those blocks */
 } row_ptr;
+
+/* NF4_DQ: decodes the absmax of the 16 64-blocks from k0 (a multiple of 16,
+ * so one 256-block group: one mean and scale) at once, as ob_nf4_absmax
+ * does one by one (mean + scale * aq, unfused, then / OB_NF4_LEVEL_ONE),
+ * so the values are bitwise the same. */
+INLINE void nf4dq_scales(row_ptr *s, int64_t k0) {
+    float ms[2];
+    memcpy(ms, s->row + (k0 / 256) * 8, 8);
+    const int64_t left = s->nb64 - k0;
+    const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+    const __m128i aq = _mm_maskz_loadu_epi8(m, s->row + ob_ceil_div(s->nb64, 256) * 8 + k0);
+    const __m512 a = _mm512_add_ps(_mm512_set1_ps(ms[0]),
+                                   _mm512_mul_ps(_mm512_set1_ps(ms[1]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(aq))));
+    _mm512_storeu_ps(s->am, _mm512_mul_ps(a, _mm512_set1_ps(1.0f / OB_NF4_LEVEL_ONE)));
+    s->am_end = k0 + 16;
+}
 
 
 INLINE void row_open(int kind, const ob_matrix *W, int64_t r, row_ptr *s) {
@@ -132,6 +150,7 @@ INLINE void row_open(int kind, const ob_matrix *W, int64_t r, row_ptr *s) {
         const __m512i lo = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)ob_nf4_lo));
         s->lut_hi = _mm512_add_epi8(hi, _mm512_set1_epi8((char)128));
         s->lut_lo = _mm512_add_epi8(lo, _mm512_set1_epi8(64));
+        s->am_end = 0;
     }
 }
 
@@ -150,7 +169,7 @@ INLINE uint16_t ld16(const void *p) {
 }
 
 /* blocks b, b+1 of a row (b only when single: the upper half is zero) */
-INLINE void w_load(int kind, const row_ptr *s, int64_t b, int single, w_pair *p) {
+INLINE void w_load(int kind, row_ptr *s, int64_t b, int single, w_pair *p) {
     if (kind == K_Q8_0) {
         const ob_blk_q8_0 *k = (const ob_blk_q8_0 *)s->row + b;
         __m256i lo = _mm256_loadu_si256((const __m256i *)k[0].qs);
@@ -176,7 +195,11 @@ INLINE void w_load(int kind, const row_ptr *s, int64_t b, int single, w_pair *p)
             p->w = _mm512_inserti64x4(p->w, _mm256_setzero_si256(), 1);
             p->w2 = _mm512_inserti64x4(p->w2, _mm256_setzero_si256(), 1);
         }
-        p->d = _mm512_set1_ps(ob_nf4_absmax(kind == K_NF4DQ, s->row, s->nb64, b / 2) * (1.0f / OB_NF4_LEVEL_ONE));
+        if (kind == K_NF4DQ) {
+            if (b / 2 >= s->am_end) nf4dq_scales(s, b / 2);
+            p->d = _mm512_set1_ps(s->am[b / 2 - (s->am_end - 16)]);
+        } else
+            p->d = _mm512_set1_ps(ob_nf4_absmax(0, s->row, s->nb64, b / 2) * (1.0f / OB_NF4_LEVEL_ONE));
     } else if (kind == K_MXFP4) {
         const ob_blk_mxfp4 *k = (const ob_blk_mxfp4 *)s->row + b;
         const __m512i lut = _mm512_set_epi8(0, 4, 6, 8, 9, 10, 11, 12, 24, 20, 18, 16, 15, 14, 13, 12,
@@ -338,22 +361,30 @@ INLINE void any_tile(int fam, const ob_matrix *W, int64_t r, const void *X, int 
 }
 
 /* Rows [r0, r1) x n tokens: 4-row blocks (then single rows), each over
- * the tokens in tiles of 4 (then single tokens). */
+ * the tokens in tiles of 4 (then single tokens).  W8A8 decode (n == 1)
+ * takes its rows one at a time: each row one stream, the next row
+ * prefetched.  Four rows side by side (rows of 4 + cols bytes, so off the
+ * 64-byte lines) read at 74-79% of the read bandwidth with 2 threads in the
+ * minutes when this VM's bandwidth is low, one row at a time at 103-110%
+ * (bench_quant, 2048 and 5632 columns; equal when it is high).  The block
+ * formats keep their 4-row tiles: at one row they lose up to 30%
+ * (bench_quant), being bound by their own arithmetic. */
 #define ROWS_FN(NAME, FAM)                                                                    \
     static void rows_##NAME(const ob_matrix *W, const void *X, int64_t n, float *Y, int64_t ldy, \
                             int64_t r0, int64_t r1) {                                         \
         const size_t stride = W->ops->act_bytes ? W->ops->act_bytes(W->cols)                  \
                                                 : (size_t)W->cols * sizeof(float);            \
         int64_t r = r0;                                                                       \
-        for (; r + TILE_R <= r1; r += TILE_R) {                                               \
-            int64_t t = 0;                                                                    \
-            for (; t + TILE_T <= n; t += TILE_T)                                              \
-                any_tile(FAM, W, r, (const char *)X + (size_t)t * stride, TILE_R, TILE_T,      \
-                         Y + t * ldy + r, ldy);                                               \
-            for (; t < n; t++)                                                                \
-                any_tile(FAM, W, r, (const char *)X + (size_t)t * stride, TILE_R, 1,           \
-                         Y + t * ldy + r, ldy);                                               \
-        }                                                                                     \
+        if (!(FAM == F_W8A8 && n == 1))                                                       \
+            for (; r + TILE_R <= r1; r += TILE_R) {                                           \
+                int64_t t = 0;                                                                \
+                for (; t + TILE_T <= n; t += TILE_T)                                          \
+                    any_tile(FAM, W, r, (const char *)X + (size_t)t * stride, TILE_R, TILE_T, \
+                             Y + t * ldy + r, ldy);                                           \
+                for (; t < n; t++)                                                            \
+                    any_tile(FAM, W, r, (const char *)X + (size_t)t * stride, TILE_R, 1,      \
+                             Y + t * ldy + r, ldy);                                           \
+            }                                                                                 \
         for (; r < r1; r++) {                                                                 \
             int64_t t = 0;                                                                    \
             for (; t + TILE_T <= n; t += TILE_T)                                              \
