@@ -73,6 +73,35 @@ INLINE __m512i nibble_pair(const uint8_t *q0, const uint8_t *q1) {
     return _mm512_and_si512(_mm512_srlv_epi16(t, sh), _mm512_set1_epi8(15));
 }
 
+/* Q4_0 / Q4_1: blocks b and b+1 are contiguous, so one masked load takes
+ * both (36 or 40 bytes; only b's 18 or 20 when single, the rest zero) and
+ * word permutations (AVX512BW) spread them, instead of two code loads and
+ * two scalar fp16 loads per pair:
+ *
+ *   Q4_0  words:  0     1 .. 8     9       10 .. 17
+ *                 d(b)  qs(b)      d(b+1)  qs(b+1)
+ *   Q4_1  words:  0     1     2 .. 9     10      11      12 .. 19
+ *                 d(b)  m(b)  qs(b)      d(b+1)  m(b+1)  qs(b+1)
+ *
+ * Codes: words [qs(b) qs(b) | qs(b+1) qs(b+1)], then the second and fourth
+ * 16 bytes shifted right by 4 and all masked to 4 bits, which is
+ * nibble_pair's [b low | b high | b+1 low | b+1 high].  A scale: words
+ * [w0 x 8 | w1 x 8] of the low 256 bits, converted from fp16. */
+INLINE __m512i q4_codes(__m512i v, int q0, int q1) { /* first code word of block b, of b+1 */
+    const __m512i idx = _mm512_set_epi16(
+        q1 + 7, q1 + 6, q1 + 5, q1 + 4, q1 + 3, q1 + 2, q1 + 1, q1,
+        q1 + 7, q1 + 6, q1 + 5, q1 + 4, q1 + 3, q1 + 2, q1 + 1, q1,
+        q0 + 7, q0 + 6, q0 + 5, q0 + 4, q0 + 3, q0 + 2, q0 + 1, q0,
+        q0 + 7, q0 + 6, q0 + 5, q0 + 4, q0 + 3, q0 + 2, q0 + 1, q0);
+    const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                        0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
+    return _mm512_and_si512(_mm512_srlv_epi16(_mm512_permutexvar_epi16(idx, v), sh), _mm512_set1_epi8(15));
+}
+INLINE __m512 q4_scale(__m512i v, int w0, int w1) {
+    const __m256i idx = _mm256_set_epi16(w1, w1, w1, w1, w1, w1, w1, w1, w0, w0, w0, w0, w0, w0, w0, w0);
+    return _mm512_cvtph_ps(_mm256_permutexvar_epi16(idx, _mm512_castsi512_si256(v)));
+}
+
 /* ------------------------------------------------------------ activations */
 
 typedef struct {
@@ -177,16 +206,14 @@ INLINE void w_load(int kind, row_ptr *s, int64_t b, int single, w_pair *p) {
         p->w = _mm512_xor_si512(join_i(lo, hi), _mm512_set1_epi8((char)0x80));
         p->d = f16_pair(k[0].d, single ? 0 : k[1].d);
     } else if (kind == K_Q4_0) {
-        const ob_blk_q4_0 *k = (const ob_blk_q4_0 *)s->row + b;
-        p->w = nibble_pair(k[0].qs, single ? k[0].qs : k[1].qs);
-        if (single) p->w = _mm512_inserti64x4(p->w, _mm256_setzero_si256(), 1);
-        p->d = f16_pair(k[0].d, single ? 0 : k[1].d);
+        const __m512i v = _mm512_maskz_loadu_epi8(single ? 0x3ffffULL : 0xfffffffffULL, s->row + b * 18);
+        p->w = q4_codes(v, 1, 10);
+        p->d = q4_scale(v, 0, 9);
     } else if (kind == K_Q4_1) {
-        const ob_blk_q4_1 *k = (const ob_blk_q4_1 *)s->row + b;
-        p->w = nibble_pair(k[0].qs, single ? k[0].qs : k[1].qs);
-        if (single) p->w = _mm512_inserti64x4(p->w, _mm256_setzero_si256(), 1);
-        p->d = f16_pair(k[0].d, single ? 0 : k[1].d);
-        p->m = f16_pair(k[0].m, single ? 0 : k[1].m);
+        const __m512i v = _mm512_maskz_loadu_epi8(single ? 0xfffffULL : 0xffffffffffULL, s->row + b * 20);
+        p->w = q4_codes(v, 2, 12);
+        p->d = q4_scale(v, 0, 10);
+        p->m = q4_scale(v, 1, 11);
     } else if (kind_nf4(kind)) {
         const __m512i nib = nibble_pair(s->codes + b * 16, s->codes + (single ? b : b + 1) * 16);
         p->w = _mm512_shuffle_epi8(s->lut_hi, nib);
