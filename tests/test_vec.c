@@ -1,5 +1,6 @@
-/* test_vec.c - the attention vector kernels (dot, axpy, dots, wsum) at every SIMD level
- * against the scalar reference, on lengths around the vector widths. */
+/* test_vec.c - the attention vector kernels (dot, axpy, dots, wsum) and the
+ * forward pass's exponentials (softmax, swiglu) at every SIMD level against
+ * the scalar reference, on lengths around the vector widths. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -48,6 +49,46 @@ static void attn_case(const ob_vec_ops *ref, const ob_vec_ops *ops, ob_simd lv) 
     free(k);
 }
 
+/* softmax and swiglu against the reference (libm expf): lengths around the
+ * vector widths, scores spread over [-40, 40] (attention logits) plus
+ * entries far below the maximum, and SwiGLU gates out to +-100 where
+ * exp(-x) under- or overflows.  Relative error per element, printed. */
+static void exp_case(const ob_vec_ops *ref, const ob_vec_ops *ops, ob_simd lv) {
+    static const int ns[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 255, 768, 1000};
+    float x0[1000], x1[1000], y[1000];
+    double worst_sm = 0, worst_sw = 0;
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        const int n = ns[k];
+        srand(1000 + n);
+        for (int i = 0; i < n; i++) {
+            x0[i] = x1[i] = 80.0f * ((float)rand() / RAND_MAX - 0.5f) - (i % 13 == 5 ? 60.0f : 0.0f);
+            y[i] = 2.0f * ((float)rand() / RAND_MAX - 0.5f);
+        }
+        x0[n / 2] = x1[n / 2] = -1e30f; /* exp underflows to 0 in the reference */
+        ref->softmax(x0, n);
+        ops->softmax(x1, n);
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += x1[i];
+            /* absolute below 1e-30: the clamped exp gives ~1e-38 where libm gives 0 */
+            double e = fabs(x1[i] - x0[i]) / (fabs(x0[i]) > 1e-30 ? fabs(x0[i]) : 1.0);
+            if (e > worst_sm) worst_sm = e;
+        }
+        CHECK(fabs(sum - 1.0) < 1e-5, "%s softmax of %d sums to %.9g", ob_simd_name(lv), n, sum);
+        for (int i = 0; i < n; i++) x0[i] = x1[i] = 200.0f * ((float)rand() / RAND_MAX - 0.5f) / (1 + i % 7);
+        ref->swiglu(x0, y, n);
+        ops->swiglu(x1, y, n);
+        for (int i = 0; i < n; i++) {
+            double e = fabs(x1[i] - x0[i]) / (fabs(x0[i]) > 1e-30 ? fabs(x0[i]) : 1.0);
+            if (e > worst_sw) worst_sw = e;
+        }
+    }
+    printf("vec %s: softmax max relative error %.3g, swiglu %.3g (vs libm expf)\n", ob_simd_name(lv), worst_sm,
+           worst_sw);
+    CHECK(worst_sm < 2e-6, "%s softmax error %g", ob_simd_name(lv), worst_sm);
+    CHECK(worst_sw < 2e-6, "%s swiglu error %g", ob_simd_name(lv), worst_sw);
+}
+
 int main(void) {
     const ob_vec_ops *ref = ob_vec_ops_get(OB_SIMD_SCALAR);
     int lens[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 64, 100, 128, 129};
@@ -79,6 +120,7 @@ int main(void) {
         printf("vec %s: dot max relative error %.3g, axpy max abs diff vs reference %.3g\n", ob_simd_name(lv),
                worst_dot, worst_axpy);
         attn_case(ref, ops, lv);
+        exp_case(ref, ops, lv);
         CHECK(worst_dot < 1e-6, "%s dot error %g", ob_simd_name(lv), worst_dot);
         CHECK(worst_axpy < 1e-6, "%s axpy differs by %g", ob_simd_name(lv), worst_axpy);
     }

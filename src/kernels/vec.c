@@ -1,4 +1,6 @@
 /* vec.c - scalar references of the vector kernels (dispatch.c picks a level). */
+#include <math.h>
+
 #include "kernels/vec.h"
 
 float ob_dot_ref(const float *a, const float *b, int n) {
@@ -18,4 +20,20 @@ void ob_attn_dots_ref(const float *q, const float *k, size_t stride, int n, int 
 void ob_attn_wsum_ref(float *out, const float *p, const float *v, size_t stride, int n, int hd) {
     for (int d = 0; d < hd; d++) out[d] = 0;
     for (int t = 0; t < n; t++) ob_axpy_ref(out, p[t], v + (size_t)t * stride, hd);
+}
+
+void ob_softmax_ref(float *x, int n) {
+    float mx = x[0];
+    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float s = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        s += x[i];
+    }
+    float r = 1.0f / s;
+    for (int i = 0; i < n; i++) x[i] *= r;
+}
+
+void ob_swiglu_ref(float *x, const float *y, int n) {
+    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * y[i];
 }

@@ -36,7 +36,7 @@ static void attn_task(void *arg, int task, int n_tasks) {
         int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
         size_t first = base + (size_t)t0 * x->kv_dim;
         x->vec->dots(q, x->k_cache + first, x->kv_dim, pos + 1 - t0, hd, scale, sc);
-        ob_softmax(sc, pos + 1 - t0);
+        x->vec->softmax(sc, pos + 1 - t0);
         float *out = x->att + (size_t)i * x->q_dim + (size_t)h * hd;
         x->vec->wsum(out, sc, x->v_cache + first, x->kv_dim, pos + 1 - t0, hd);
     }
@@ -173,7 +173,7 @@ static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
         const ob_matrix *gu[2] = {&L->w_gate, &L->w_up};
         float *gu_out[2] = {x->hb, x->hb2};
         lin_multi(x, gu, 2, x->xn, n, gu_out);
-        ob_swiglu(x->hb, x->hb2, n * F);
+        x->vec->swiglu(x->hb, x->hb2, n * F);
     } else {
         lin(x, &L->w_up, x->xn, n, x->hb);
         bias_rows(x->hb, L->b_up, n, F);

@@ -57,22 +57,6 @@ void ob_rope(float *x, int n_heads, int hd, const float *cs) {
     }
 }
 
-void ob_softmax(float *x, int n) {
-    float mx = x[0];
-    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-    float s = 0;
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
-        s += x[i];
-    }
-    float r = 1.0f / s;
-    for (int i = 0; i < n; i++) x[i] *= r;
-}
-
-void ob_swiglu(float *x, const float *y, int n) {
-    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * y[i];
-}
-
 void ob_gelu_tanh(float *x, int n) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
     for (int i = 0; i < n; i++) {

@@ -1,9 +1,11 @@
-/* vec_avx2.c - dot, axpy and the attention loops with 256-bit FMA; tails
- * are scalar. */
+/* vec_avx2.c - dot, axpy, the attention loops, softmax and SwiGLU with
+ * 256-bit FMA; tails are scalar, except softmax's and SwiGLU's, which go
+ * through the same exp in a padded vector. */
 #include <immintrin.h>
 
 #include "kernels/vec.h"
 #include "kernels/x86/hsum_x86.h"
+#include "kernels/x86/vexp_x86.h"
 
 float ob_dot_avx2(const float *a, const float *b, int n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -71,4 +73,56 @@ void ob_attn_wsum_avx2(float *out, const float *p, const float *v, size_t stride
     for (int d = h32; d < hd; d++) out[d] = 0;
     if (h32 < hd)
         for (int t = 0; t < n; t++) ob_axpy_avx2(out + h32, p[t], v + (size_t)t * stride + h32, hd - h32);
+}
+
+void ob_softmax_avx2(float *x, int n) {
+    float mx = x[0];
+    int i = 0;
+    if (n >= 8) {
+        __m256 vmx = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8) vmx = _mm256_max_ps(vmx, _mm256_loadu_ps(x + i));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vmx), _mm256_extractf128_ps(vmx, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        mx = _mm_cvtss_f32(m4);
+    }
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    const __m256 vm = _mm256_set1_ps(mx);
+    __m256 s8 = _mm256_setzero_ps();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 e = ob_vexp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        _mm256_storeu_ps(x + i, e);
+        s8 = _mm256_add_ps(s8, e);
+    }
+    if (i < n) { /* the tail through the same polynomial, 8 lanes padded */
+        float t[8] = {0};
+        for (int j = i; j < n; j++) t[j - i] = x[j] - mx;
+        float e[8];
+        _mm256_storeu_ps(e, ob_vexp256(_mm256_loadu_ps(t)));
+        for (int j = i; j < n; j++) x[j] = e[j - i];
+        for (int j = n - i; j < 8; j++) e[j] = 0;
+        s8 = _mm256_add_ps(s8, _mm256_loadu_ps(e));
+    }
+    const float r = 1.0f / ob_hsum8(s8);
+    const __m256 vr = _mm256_set1_ps(r);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vr));
+    for (; i < n; i++) x[i] *= r;
+}
+
+void ob_swiglu_avx2(float *x, const float *y, int n) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 silu = _mm256_div_ps(v, _mm256_add_ps(one, ob_vexp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(silu, _mm256_loadu_ps(y + i)));
+    }
+    if (i < n) {
+        float t[8] = {0}, u[8] = {0};
+        for (int j = i; j < n; j++) t[j - i] = x[j], u[j - i] = y[j];
+        const __m256 v = _mm256_loadu_ps(t);
+        const __m256 silu = _mm256_div_ps(v, _mm256_add_ps(one, ob_vexp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+        _mm256_storeu_ps(t, _mm256_mul_ps(silu, _mm256_loadu_ps(u)));
+        for (int j = i; j < n; j++) x[j] = t[j - i];
+    }
 }

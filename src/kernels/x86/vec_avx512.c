@@ -1,9 +1,10 @@
-/* vec_avx512.c - dot, axpy and the attention loops with 512-bit FMA; tails
- * use a mask. */
+/* vec_avx512.c - dot, axpy, the attention loops, softmax and SwiGLU with
+ * 512-bit FMA; tails use a mask. */
 #include <immintrin.h>
 
 #include "kernels/vec.h"
 #include "kernels/x86/hsum_avx512.h"
+#include "kernels/x86/vexp_x86.h"
 
 /* lanes of the next 16 that are left (left may be <= 0: none) */
 static inline __mmask16 vmask(int left) {
@@ -76,5 +77,33 @@ void ob_attn_wsum_avx512(float *out, const float *p, const float *v, size_t stri
         if (hd - d > 16) _mm512_mask_storeu_ps(out + d + 16, m1, a1);
         if (hd - d > 32) _mm512_mask_storeu_ps(out + d + 32, m2, a2);
         if (hd - d > 48) _mm512_mask_storeu_ps(out + d + 48, m3, a3);
+    }
+}
+
+void ob_softmax_avx512(float *x, int n) {
+    __m512 vmx = _mm512_set1_ps(x[0]);
+    for (int i = 0; i < n; i += 16) vmx = _mm512_mask_max_ps(vmx, vmask(n - i), vmx, _mm512_maskz_loadu_ps(vmask(n - i), x + i));
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmx));
+    __m512 s = _mm512_setzero_ps();
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = vmask(n - i);
+        const __m512 e = ob_vexp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mx));
+        _mm512_mask_storeu_ps(x + i, m, e);
+        s = _mm512_mask_add_ps(s, m, s, e);
+    }
+    const __m512 r = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s));
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = vmask(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), r));
+    }
+}
+
+void ob_swiglu_avx512(float *x, const float *y, int n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = vmask(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        const __m512 silu = _mm512_div_ps(v, _mm512_add_ps(one, ob_vexp512(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, y + i)));
     }
 }
