@@ -1,6 +1,7 @@
 /* test_vec.c - the attention vector kernels (dot, axpy, dots, wsum) and the
- * forward pass's exponentials (softmax, swiglu) at every SIMD level against
- * the scalar reference, on lengths around the vector widths. */
+ * forward pass's exponentials (softmax, swiglu, gelu_tanh) at every SIMD level against
+ * the scalar reference, on lengths around the vector widths; GELU also
+ * against the formula in double. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -89,6 +90,32 @@ static void exp_case(const ob_vec_ops *ref, const ob_vec_ops *ops, ob_simd lv) {
     CHECK(worst_sw < 2e-6, "%s swiglu error %g", ob_simd_name(lv), worst_sw);
 }
 
+/* GELU (tanh form) against the formula in double.  The float reference
+ * itself loses digits in 1 + tanh(u) where tanh(u) is near -1, so both it
+ * and the SIMD kernel are held to an error relative to max(|x|, 1). */
+static void gelu_case(const ob_vec_ops *ref, const ob_vec_ops *ops, ob_simd lv) {
+    static const int ns[] = {1, 7, 8, 9, 16, 17, 33, 100, 768, 1000};
+    float in[1000], x0[1000], x1[1000];
+    double worst_ref = 0, worst_ops = 0;
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        const int n = ns[k];
+        srand(2000 + n);
+        for (int i = 0; i < n; i++)
+            in[i] = x0[i] = x1[i] = 24.0f * ((float)rand() / RAND_MAX - 0.5f) * (i % 5 == 0 ? 4.0f : 1.0f);
+        ref->gelu_tanh(x0, n);
+        ops->gelu_tanh(x1, n);
+        for (int i = 0; i < n; i++) {
+            const double v = in[i], u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+            const double want = 0.5 * v * (1.0 + tanh(u)), den = fabs(v) > 1 ? fabs(v) : 1.0;
+            if (fabs(x0[i] - want) / den > worst_ref) worst_ref = fabs(x0[i] - want) / den;
+            if (fabs(x1[i] - want) / den > worst_ops) worst_ops = fabs(x1[i] - want) / den;
+        }
+    }
+    printf("vec %s: gelu_tanh max error / max(|x|, 1) vs double %.3g (reference %.3g)\n", ob_simd_name(lv), worst_ops,
+           worst_ref);
+    CHECK(worst_ops < 1e-6, "%s gelu_tanh error %g", ob_simd_name(lv), worst_ops);
+}
+
 int main(void) {
     const ob_vec_ops *ref = ob_vec_ops_get(OB_SIMD_SCALAR);
     int lens[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 47, 48, 64, 100, 128, 129};
@@ -121,6 +148,7 @@ int main(void) {
                worst_dot, worst_axpy);
         attn_case(ref, ops, lv);
         exp_case(ref, ops, lv);
+        gelu_case(ref, ops, lv);
         CHECK(worst_dot < 1e-6, "%s dot error %g", ob_simd_name(lv), worst_dot);
         CHECK(worst_axpy < 1e-6, "%s axpy differs by %g", ob_simd_name(lv), worst_axpy);
     }

@@ -104,13 +104,15 @@ int ob_format_from_name(const char *name) {
 }
 
 /* The attention vector kernels, by the same rule. */
-static const ob_vec_ops vec_ref = {ob_dot_ref, ob_axpy_ref, ob_attn_dots_ref, ob_attn_wsum_ref, ob_softmax_ref,
-                                   ob_swiglu_ref};
+static const ob_vec_ops vec_ref = {ob_dot_ref,       ob_axpy_ref,    ob_attn_dots_ref, ob_attn_wsum_ref,
+                                   ob_softmax_ref, ob_swiglu_ref, ob_gelu_tanh_ref};
 #ifdef OB_HAVE_X86
 static const ob_vec_ops vec_avx2 = {ob_dot_avx2,       ob_axpy_avx2,    ob_attn_dots_avx2,
-                                    ob_attn_wsum_avx2, ob_softmax_avx2, ob_swiglu_avx2};
+                                    ob_attn_wsum_avx2, ob_softmax_avx2, ob_swiglu_avx2,
+                                    ob_gelu_tanh_avx2};
 static const ob_vec_ops vec_avx512 = {ob_dot_avx512,       ob_axpy_avx512,    ob_attn_dots_avx512,
-                                      ob_attn_wsum_avx512, ob_softmax_avx512, ob_swiglu_avx512};
+                                      ob_attn_wsum_avx512, ob_softmax_avx512, ob_swiglu_avx512,
+                                      ob_gelu_tanh_avx512};
 #endif
 
 const ob_vec_ops *ob_vec_ops_get(ob_simd level) {

@@ -37,3 +37,11 @@ void ob_softmax_ref(float *x, int n) {
 void ob_swiglu_ref(float *x, const float *y, int n) {
     for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i])) * y[i];
 }
+
+void ob_gelu_tanh_ref(float *x, int n) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    for (int i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+    }
+}

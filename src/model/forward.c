@@ -177,7 +177,7 @@ static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
     } else {
         lin(x, &L->w_up, x->xn, n, x->hb);
         bias_rows(x->hb, L->b_up, n, F);
-        if (c->act == OB_ACT_GELU_TANH) ob_gelu_tanh(x->hb, n * F);
+        if (c->act == OB_ACT_GELU_TANH) x->vec->gelu_tanh(x->hb, n * F);
         else ob_gelu_erf(x->hb, n * F);
     }
     observe(x, l, OB_SITE_DOWN, x->hb, n, F);

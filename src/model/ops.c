@@ -57,14 +57,6 @@ void ob_rope(float *x, int n_heads, int hd, const float *cs) {
     }
 }
 
-void ob_gelu_tanh(float *x, int n) {
-    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    for (int i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-    }
-}
-
 void ob_gelu_erf(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.7071067811865476f));
 }

@@ -15,8 +15,7 @@ void ob_rope_table(float *cs, int pos, const float *inv_freq, int half);
 /* Llama RoPE frequencies theta^(-2j/hd), j < hd/2, with Llama-3 scaling when
  * factor > 0 (as transformers' _compute_llama3_parameters). */
 void ob_rope_inv_freq(float *inv_freq, int hd, float theta, float factor, float low, float high, int orig_max);
-/* softmax and SwiGLU are vector kernels: kernels/vec.h */
-void ob_gelu_tanh(float *x, int n);
+/* softmax, SwiGLU and GELU (tanh) are vector kernels: kernels/vec.h */
 void ob_gelu_erf(float *x, int n);
 void ob_add_bias(float *x, const float *b, int n);
 

@@ -109,20 +109,38 @@ void ob_softmax_avx2(float *x, int n) {
     for (; i < n; i++) x[i] *= r;
 }
 
-void ob_swiglu_avx2(float *x, const float *y, int n) {
-    const __m256 one = _mm256_set1_ps(1.0f);
+/* v / (1 + exp(-z)): v times the logistic function of z */
+static inline __m256 mul_sigmoid(__m256 v, __m256 z) {
+    return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), ob_vexp256(_mm256_sub_ps(_mm256_setzero_ps(), z))));
+}
+
+/* an elementwise activation of 8 values v; y: SwiGLU's second operand */
+typedef __m256 (*act8_fn)(__m256 v, __m256 y);
+
+static inline __m256 swiglu8(__m256 v, __m256 y) { return _mm256_mul_ps(mul_sigmoid(v, v), y); }
+
+/* 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)), 2u = v (c1 + c3 v^2) */
+static inline __m256 gelu8(__m256 v, __m256 y) {
+    (void)y;
+    const __m256 c1 = _mm256_set1_ps(2.0f * 0.7978845608028654f), c3 = _mm256_set1_ps(2.0f * 0.7978845608028654f * 0.044715f);
+    return mul_sigmoid(v, _mm256_mul_ps(v, _mm256_fmadd_ps(c3, _mm256_mul_ps(v, v), c1)));
+}
+
+/* x[i] = f(x[i], y[i]) (y NULL: zeros): whole vectors, then the tail padded
+ * into one (the same polynomial for every element, so a value's result
+ * does not depend on where it sits) */
+static inline void act_rows(float *x, const float *y, int n, act8_fn f) {
     int i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 silu = _mm256_div_ps(v, _mm256_add_ps(one, ob_vexp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
-        _mm256_storeu_ps(x + i, _mm256_mul_ps(silu, _mm256_loadu_ps(y + i)));
-    }
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, f(_mm256_loadu_ps(x + i), y ? _mm256_loadu_ps(y + i) : _mm256_setzero_ps()));
     if (i < n) {
         float t[8] = {0}, u[8] = {0};
-        for (int j = i; j < n; j++) t[j - i] = x[j], u[j - i] = y[j];
-        const __m256 v = _mm256_loadu_ps(t);
-        const __m256 silu = _mm256_div_ps(v, _mm256_add_ps(one, ob_vexp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
-        _mm256_storeu_ps(t, _mm256_mul_ps(silu, _mm256_loadu_ps(u)));
+        for (int j = i; j < n; j++) t[j - i] = x[j], u[j - i] = y ? y[j] : 0.0f;
+        _mm256_storeu_ps(t, f(_mm256_loadu_ps(t), _mm256_loadu_ps(u)));
         for (int j = i; j < n; j++) x[j] = t[j - i];
     }
 }
+
+void ob_swiglu_avx2(float *x, const float *y, int n) { act_rows(x, y, n, swiglu8); }
+
+void ob_gelu_tanh_avx2(float *x, int n) { act_rows(x, NULL, n, gelu8); }

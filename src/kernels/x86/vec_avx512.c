@@ -98,12 +98,26 @@ void ob_softmax_avx512(float *x, int n) {
     }
 }
 
+/* v / (1 + exp(-z)): v times the logistic function of z */
+static inline __m512 mul_sigmoid(__m512 v, __m512 z) {
+    return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), ob_vexp512(_mm512_sub_ps(_mm512_setzero_ps(), z))));
+}
+
 void ob_swiglu_avx512(float *x, const float *y, int n) {
-    const __m512 one = _mm512_set1_ps(1.0f);
     for (int i = 0; i < n; i += 16) {
         const __mmask16 m = vmask(n - i);
         const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-        const __m512 silu = _mm512_div_ps(v, _mm512_add_ps(one, ob_vexp512(_mm512_sub_ps(_mm512_setzero_ps(), v))));
-        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, y + i)));
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(mul_sigmoid(v, v), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+/* 0.5 v (1 + tanh(u)) = v / (1 + exp(-2u)), 2u = v (c1 + c3 v^2) */
+void ob_gelu_tanh_avx512(float *x, int n) {
+    const __m512 c1 = _mm512_set1_ps(2.0f * 0.7978845608028654f), c3 = _mm512_set1_ps(2.0f * 0.7978845608028654f * 0.044715f);
+    for (int i = 0; i < n; i += 16) {
+        const __mmask16 m = vmask(n - i);
+        const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+        const __m512 z = _mm512_mul_ps(v, _mm512_fmadd_ps(c3, _mm512_mul_ps(v, v), c1));
+        _mm512_mask_storeu_ps(x + i, m, mul_sigmoid(v, z));
     }
 }
