@@ -312,16 +312,23 @@ INLINE void int_tile(int kind, const ob_matrix *W, int64_t r, const ob_blk_q8a *
             for (int i = 0; i < NR; i++) acc[i][t] = pair_step(kind, &wp[i], &ap, acc[i][t]);
         }
     }
+    /* the loops below are unrolled too: with any of them left rolled, acc
+     * must live in memory and GCC stores it back on every pair above */
     if (b < nbx) {
         w_pair wp[TILE_R];
+#pragma GCC unroll 4
         for (int i = 0; i < NR; i++) w_load(kind, &rs[i], b, 1, &wp[i]);
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) {
             act_pair ap;
             act_load(kind, X + t * nbx + b, 1, &ap);
+#pragma GCC unroll 4
             for (int i = 0; i < NR; i++) acc[i][t] = pair_step(kind, &wp[i], &ap, acc[i][t]);
         }
     }
+#pragma GCC unroll 4
     for (int i = 0; i < NR; i++)
+#pragma GCC unroll 4
         for (int t = 0; t < NT; t++) out[t * ldo + i] = _mm512_reduce_add_ps(acc[i][t]);
 }
 
