@@ -290,6 +290,36 @@ static void test_simd_vs_ref(void) {
 
 /* --------------------------------------------------------- 4. linear */
 
+/* The activation quantizers of every level write the reference's bytes
+ * (the formats' ops carry them; linear.c calls the matrix's own). */
+static void test_act_quantizers(void) {
+    static const int64_t cols[] = {32, 64, 96, 288, 2048, 5632};
+    rng_t rng = {4242};
+    float x[5632];
+    static unsigned char want[5632 * 2], got[5632 * 2];
+    for (int l = OB_SIMD_AVX2; l <= (int)ob_cpu_simd_max(); l++) {
+        const ob_format kinds[] = {OB_FMT_Q4_0, OB_FMT_W8A8};
+        for (int k = 0; k < 2; k++) {
+            const ob_format_ops *ref = ob_format_get_at(kinds[k], OB_SIMD_SCALAR), *ops = ob_format_get_at(kinds[k], (ob_simd)l);
+            int same = 1;
+            for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+                for (int64_t i = 0; i < cols[c]; i++) x[i] = rng_normal(&rng) * (i % 7 == 0 ? 10.0f : 1.0f);
+                if (c == 0)
+                    for (int i = 0; i < 32; i++) x[i] = 0.0f; /* an all-zero block: d = 0 */
+                const size_t nb = ref->act_bytes(cols[c]);
+                memset(want, 0xa5, nb), memset(got, 0x5a, nb);
+                ref->quantize_act(x, cols[c], want);
+                ops->quantize_act(x, cols[c], got);
+                same &= memcmp(want, got, nb) == 0;
+            }
+            printf("  %-6s activations %-6s: %s the reference's bytes\n", kinds[k] == OB_FMT_W8A8 ? "W8A8" : "q8a",
+                   ob_simd_name((ob_simd)l), same ? "same as" : "DIFFER from");
+            CHECK(same, "%s activation quantizer at %s differs from the reference", kinds[k] == OB_FMT_W8A8 ? "W8A8" : "q8a",
+                  ob_simd_name((ob_simd)l));
+        }
+    }
+}
+
 static void test_linear_split(void) {
     ob_err err = {0};
     ob_pool *p1 = NULL, *p2 = NULL;
@@ -496,6 +526,7 @@ int main(void) {
     test_roundtrip();
     test_nf4_levels();
     test_simd_vs_ref();
+    test_act_quantizers();
     test_linear_split();
     test_policy();
     test_end_to_end();

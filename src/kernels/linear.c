@@ -64,14 +64,15 @@ static void linear_task(void *arg, int i, int n_tasks) {
 /* ------------------------------------------------ activation quantization */
 
 /* The kinds of quantized activations, each with its own workspace region
- * (so that ob_linear_multi can hold all at once). */
-static const ob_quantize_row_fn act_kinds[] = {ob_q8a_quantize_act, ob_w8a8_quantize_act};
+ * (so that ob_linear_multi can hold all at once), told apart by their
+ * layout (act_bytes); each matrix's ops bring the quantizer of its SIMD
+ * level, and every level writes the same bytes. */
 static const ob_act_bytes_fn act_kind_bytes[] = {ob_q8a_act_bytes, ob_w8a8_act_bytes};
-enum { N_ACT_KINDS = sizeof act_kinds / sizeof act_kinds[0] };
+enum { N_ACT_KINDS = sizeof act_kind_bytes / sizeof act_kind_bytes[0] };
 
 static int act_kind(const ob_format_ops *ops) {
     for (int k = 0; k < N_ACT_KINDS; k++)
-        if (ops->quantize_act == act_kinds[k]) return k;
+        if (ops->quantize_act && ops->act_bytes == act_kind_bytes[k]) return k;
     return -1;
 }
 
@@ -118,7 +119,7 @@ static void prepare_acts(ob_pool *pool, const ob_matrix *const *Ws, int n_mats, 
         }
         strides[m] = act_kind_bytes[k](cols);
         if (!done[k]) {
-            act_job j = {act_kinds[k], X, cols, n, at, strides[m]};
+            act_job j = {Ws[m]->ops->quantize_act, X, cols, n, at, strides[m]};
             int tasks = n >= 4 * (int64_t)ob_pool_size(pool) ? ob_pool_size(pool) : 1;
             if (tasks > 1) ob_pool_run(pool, act_task, &j, tasks);
             else act_task(&j, 0, 1);

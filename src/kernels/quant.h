@@ -12,9 +12,8 @@
  * so that one block of the dot product is
  *     sum_j w_j x_j ~= d_w d_x sum_j q_j qx_j + m_w (d_x sum_j qx_j)
  * with an exact int32 inner sum.  W8A8 takes one int8 row per token with a
- * single scale instead (PyTorch's dynamic quantization).  NF4 takes float32
- * activations: its levels are not integers, so it decodes to float in
- * registers and uses FMA.
+ * single scale instead (PyTorch's dynamic quantization).  NF4 takes the
+ * same int8 blocks against integer levels (below).
  *
  * Files: reference kernels in kernels/q8_0.c, q4.c (Q4_0, Q4_1),
  * qgroup.c (group-wise int4/int8), mxfp4.c, nf4.c, w8a8.c, with the shared
@@ -235,9 +234,18 @@ void ob_qint_dequant_row(const ob_matrix *W, int64_t r, float *out, ob_qdecode_f
 OB_DECLARE_QUANT_SIMD(avx2)
 OB_DECLARE_QUANT_SIMD(avx512)
 #undef OB_DECLARE_QUANT_SIMD
+/* The activation quantizers with AVX-512 (F/BW): the same bytes as
+ * ob_q8a_quantize_act / ob_w8a8_quantize_act (the same products, rounded
+ * to nearest even by vcvtps2dq as lrintf rounds them), without the scalar
+ * loop the decode thread ran alone before every matrix (260k values per
+ * token on the 1.1B shapes).  The AVX2 level keeps the references. */
+void ob_q8a_quantize_act_avx512(const float *x, int64_t cols, void *out);
+void ob_w8a8_quantize_act_avx512(const float *x, int64_t cols, void *out);
 #define OB_QSIMD(KIND, SUF, REF) ob_quant_##KIND##_##SUF
+#define OB_QACT_AVX512(QA) QA##_avx512
 #else
 #define OB_QSIMD(KIND, SUF, REF) REF
+#define OB_QACT_AVX512(QA) QA
 #endif
 
 /* Each quantized format defines ob_<lower>_ops[3], its ops at the scalar,
@@ -249,7 +257,7 @@ OB_DECLARE_QUANT_SIMD(avx512)
         {NAME, BITS, RB, DQ, OB_QSIMD(matvec, avx2, MV), OB_QSIMD(matmul, avx2, MM), MV, MM,   \
          OB_QK, QR, AB, QA},                                                                  \
         {NAME, BITS, RB, DQ, OB_QSIMD(matvec, avx512, MV), OB_QSIMD(matmul, avx512, MM), MV,   \
-         MM, OB_QK, QR, AB, QA},                                                              \
+         MM, OB_QK, QR, AB, OB_QACT_AVX512(QA)},                                              \
     };
 extern const ob_format_ops ob_q8_0_ops[3], ob_q4_0_ops[3], ob_q4_1_ops[3], ob_mxfp4_ops[3],
     ob_nf4_ops[3], ob_nf4dq_ops[3], ob_w8a8_ops[3];

@@ -424,12 +424,13 @@ S24_RB(i4, OB_SPV_I4)
  * quantize_row is NULL: sparse matrices are made by ob_sparse_pack. */
 #define SP_LEVEL(NAME, BITS, RB, MV, MM, AB, QA) {NAME, BITS, RB, sparse_dequant_row, MV, MM, sparse_matvec_ref, \
                                                   sparse_matmul_ref, OB_SP_COLS, NULL, AB, QA}
-#define SP_FMT(NAME, BITS, RB, AB, QA)                                                                           \
+#define SP_FMT(NAME, BITS, RB, AB, QA, QA512)                                                                    \
     {SP_LEVEL(NAME, BITS, RB, sparse_matvec_ref, sparse_matmul_ref, AB, QA),                                   \
      SP_LEVEL(NAME, BITS, RB, SP_SIMD(matvec, avx2), SP_SIMD(matmul, avx2), AB, QA),                           \
-     SP_LEVEL(NAME, BITS, RB, SP_SIMD(matvec, avx512), SP_SIMD(matmul, avx512), AB, QA)}
-#define SP_FLOAT(NAME, BITS, RB) SP_FMT(NAME, BITS, RB, NULL, NULL)
-#define SP_INT(NAME, BITS, RB) SP_FMT(NAME, BITS, RB, ob_q8a_act_bytes, ob_q8a_quantize_act)
+     SP_LEVEL(NAME, BITS, RB, SP_SIMD(matvec, avx512), SP_SIMD(matmul, avx512), AB, QA512)}
+#define SP_FLOAT(NAME, BITS, RB) SP_FMT(NAME, BITS, RB, NULL, NULL, NULL)
+#define SP_INT(NAME, BITS, RB) \
+    SP_FMT(NAME, BITS, RB, ob_q8a_act_bytes, ob_q8a_quantize_act, OB_QACT_AVX512(ob_q8a_quantize_act))
 
 /* bits_per_weight: at half the weights (SB: half the chunks) kept */
 const ob_format_ops ob_sparse_ops[OB_FMT_COUNT - OB_FMT_SP_F32][3] = {

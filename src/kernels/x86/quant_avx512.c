@@ -462,3 +462,43 @@ void ob_quant_matmul_avx512(const ob_matrix *W, const void *X, int64_t n, float 
 void ob_quant_matvec_avx512(const ob_matrix *W, const void *x, float *y, int64_t r0, int64_t r1) {
     ob_quant_matmul_avx512(W, x, 1, y, 0, r0, r1);
 }
+
+/* ------------------------------------------------ activation quantizers */
+
+/* ob_q8a_quantize_act: per 32 values d = absmax / 127, qs = x * (1 / d)
+ * rounded to nearest even, ds = d * sum(qs); every step as the reference
+ * does it, so the bytes are the same. */
+void ob_q8a_quantize_act_avx512(const float *x, int64_t cols, void *out) {
+    ob_blk_q8a *a = out;
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+    for (int64_t b = 0; b < cols / OB_QK; b++, x += OB_QK) {
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        const __m512 m = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x0), abs_mask)),
+                                       _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x1), abs_mask)));
+        const float d = _mm512_reduce_max_ps(m) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+        const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, _mm512_set1_ps(id)));
+        const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, _mm512_set1_ps(id)));
+        _mm_storeu_si128((__m128i *)a[b].qs, _mm512_cvtepi32_epi8(q0));
+        _mm_storeu_si128((__m128i *)(a[b].qs + 16), _mm512_cvtepi32_epi8(q1));
+        a[b].d = d;
+        a[b].ds = d * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    }
+}
+
+/* ob_w8a8_quantize_act: one scale for the whole row, then the same rounding */
+void ob_w8a8_quantize_act_avx512(const float *x, int64_t cols, void *out) {
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+    __m512 m = _mm512_setzero_ps();
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - c)) - 1);
+        m = _mm512_max_ps(m, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_maskz_loadu_ps(k, x + c)), abs_mask)));
+    }
+    const float d = _mm512_reduce_max_ps(m) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
+    memcpy(out, &d, 4);
+    int8_t *q = (int8_t *)out + 4;
+    for (int64_t c = 0; c < cols; c += 16) {
+        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - c)) - 1);
+        const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + c), _mm512_set1_ps(id)));
+        _mm_mask_storeu_epi8(q + c, k, _mm512_cvtepi32_epi8(v));
+    }
+}
