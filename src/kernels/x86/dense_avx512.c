@@ -34,6 +34,7 @@
 
 #include "kernels/dense.h"
 #include "kernels/x86/hsum_avx512.h"
+#include "kernels/x86/mask_avx512.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -80,7 +81,6 @@ INLINE float hsum1(__m512 a) {
     return _mm_cvtss_f32(a4);
 }
 
-INLINE __mmask16 tail_mask(int64_t n) { return (__mmask16)((1u << n) - 1); } /* n < 16 */
 
 /* -------------------------------------------------------------- matvec */
 
@@ -100,7 +100,7 @@ INLINE __m512 row_dot(const char *w, const float *x, int64_t cols, int fmt) {
     }
     for (; c + 16 <= cols; c += 16) a0 = _mm512_fmadd_ps(ld16(w, c, fmt), _mm512_loadu_ps(x + c), a0);
     if (c < cols) {
-        __mmask16 m = tail_mask(cols - c);
+        __mmask16 m = ob_lanes16(cols - c);
         a1 = _mm512_fmadd_ps(ld16m(w, c, m, fmt), _mm512_maskz_loadu_ps(m, x + c), a1);
     }
     return _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
@@ -150,7 +150,7 @@ INLINE void dot_step(const char *const w[4], const float *X, int64_t cols, int64
 INLINE void dot_tile(const ob_matrix *W, int64_t r, const float *X, int NR, int NT, float *Y,
                      int64_t ldy, int fmt) {
     const int64_t cols = W->cols, c16 = cols & ~(int64_t)15;
-    const __mmask16 mt = tail_mask(cols & 15);
+    const __mmask16 mt = ob_lanes16(cols & 15);
     const char *w[4];
     for (int i = 0; i < 4; i++)
         w[i] = (const char *)W->data + (size_t)(r + (i < NR ? i : 0)) * W->row_bytes;
@@ -249,7 +249,7 @@ INLINE void pack_panel(const ob_matrix *W, int64_t rb, int nr, int64_t k0, int64
                 for (int i = 0; i < 16; i++)
                     v[i] = i < nv ? ld16(row[i], k0 + k, fmt) : _mm512_setzero_ps();
             } else {
-                __mmask16 m = tail_mask(kn);
+                __mmask16 m = ob_lanes16(kn);
 #pragma GCC unroll 16
                 for (int i = 0; i < 16; i++)
                     v[i] = i < nv ? ld16m(row[i], k0 + k, m, fmt) : _mm512_setzero_ps();
@@ -340,8 +340,7 @@ INLINE void matmul_impl(const ob_matrix *W, const float *X, int64_t n, float *Y,
     _Alignas(64) float panel[KC_MAX * MR];
     for (int64_t rb = r0; rb < r1; rb += MR) {
         int nr = r1 - rb < MR ? (int)(r1 - rb) : MR;
-        __mmask16 m0 = nr >= 16 ? (__mmask16)0xffff : tail_mask(nr);
-        __mmask16 m1 = nr >= 32 ? (__mmask16)0xffff : nr > 16 ? tail_mask(nr - 16) : 0;
+        __mmask16 m0 = ob_lanes16(nr), m1 = ob_lanes16(nr - 16);
         int rv = nr > 16 ? 2 : 1;
         for (int64_t k0 = 0; k0 < K; k0 += kcs) {
             int64_t kc = K - k0 < kcs ? K - k0 : kcs;
@@ -362,7 +361,7 @@ INLINE void dequant_impl(const ob_matrix *W, int64_t r, float *out, int fmt) {
     int64_t c = 0, c16 = W->cols & ~(int64_t)15;
     for (; c < c16; c += 16) _mm512_storeu_ps(out + c, ld16(w, c, fmt));
     if (c < W->cols) {
-        __mmask16 m = tail_mask(W->cols - c);
+        __mmask16 m = ob_lanes16(W->cols - c);
         _mm512_mask_storeu_ps(out + c, m, ld16m(w, c, m, fmt));
     }
 }

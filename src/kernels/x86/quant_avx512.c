@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "kernels/quant.h"
+#include "kernels/x86/mask_avx512.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -152,8 +153,7 @@ INLINE void nf4dq_scales(row_ptr *s, int64_t k0) {
     float ms[2];
     memcpy(ms, s->row + (k0 / 256) * 8, 8);
     const int64_t left = s->nb64 - k0;
-    const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
-    const __m128i aq = _mm_maskz_loadu_epi8(m, s->row + ob_ceil_div(s->nb64, 256) * 8 + k0);
+    const __m128i aq = _mm_maskz_loadu_epi8(ob_lanes16(left), s->row + ob_ceil_div(s->nb64, 256) * 8 + k0);
     const __m512 a = _mm512_add_ps(_mm512_set1_ps(ms[0]),
                                    _mm512_mul_ps(_mm512_set1_ps(ms[1]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(aq))));
     _mm512_storeu_ps(s->am, _mm512_mul_ps(a, _mm512_set1_ps(1.0f / OB_NF4_LEVEL_ONE)));
@@ -190,12 +190,6 @@ typedef struct {
     __m512 d;  /* [d(b) x 8 | d(b+1) x 8]               */
     __m512 m;  /* Q4_1: [m(b) x 8 | m(b+1) x 8]          */
 } w_pair;
-
-INLINE uint16_t ld16(const void *p) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
 
 /* blocks b, b+1 of a row (b only when single: the upper half is zero) */
 INLINE void w_load(int kind, row_ptr *s, int64_t b, int single, w_pair *p) {
@@ -470,11 +464,9 @@ void ob_quant_matvec_avx512(const ob_matrix *W, const void *x, float *y, int64_t
  * does it, so the bytes are the same. */
 void ob_q8a_quantize_act_avx512(const float *x, int64_t cols, void *out) {
     ob_blk_q8a *a = out;
-    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
     for (int64_t b = 0; b < cols / OB_QK; b++, x += OB_QK) {
         const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-        const __m512 m = _mm512_max_ps(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x0), abs_mask)),
-                                       _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x1), abs_mask)));
+        const __m512 m = _mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1));
         const float d = _mm512_reduce_max_ps(m) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
         const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, _mm512_set1_ps(id)));
         const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, _mm512_set1_ps(id)));
@@ -487,17 +479,13 @@ void ob_q8a_quantize_act_avx512(const float *x, int64_t cols, void *out) {
 
 /* ob_w8a8_quantize_act: one scale for the whole row, then the same rounding */
 void ob_w8a8_quantize_act_avx512(const float *x, int64_t cols, void *out) {
-    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
     __m512 m = _mm512_setzero_ps();
-    for (int64_t c = 0; c < cols; c += 16) {
-        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - c)) - 1);
-        m = _mm512_max_ps(m, _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_maskz_loadu_ps(k, x + c)), abs_mask)));
-    }
+    for (int64_t c = 0; c < cols; c += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(ob_lanes16(cols - c), x + c)));
     const float d = _mm512_reduce_max_ps(m) / 127.0f, id = d > 0 ? 1.0f / d : 0.0f;
     memcpy(out, &d, 4);
     int8_t *q = (int8_t *)out + 4;
     for (int64_t c = 0; c < cols; c += 16) {
-        const __mmask16 k = cols - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (cols - c)) - 1);
+        const __mmask16 k = ob_lanes16(cols - c);
         const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + c), _mm512_set1_ps(id)));
         _mm_mask_storeu_epi8(q + c, k, _mm512_cvtepi32_epi8(v));
     }
