@@ -96,13 +96,14 @@ int ob_ctx_seq_copy(ob_ctx *x, int src, int dst, int n_pos, ob_err *err) {
         return ob_fail(err, OB_EINVAL, "sequence %d holds %d positions, cannot copy %d", src, x->seq_len[src],
                        n_pos);
     if (src != dst && n_pos > 0) {
-        const size_t row = (size_t)x->kv_dim, per_seq = (size_t)x->n_ctx * row;
-        const size_t bytes = (size_t)n_pos * row * sizeof(float);
-        for (int l = 0; l < x->m->cfg.n_layers; l++) {
-            size_t base = (size_t)l * x->n_seq * per_seq;
-            memcpy(x->k_cache + base + (size_t)dst * per_seq, x->k_cache + base + (size_t)src * per_seq, bytes);
-            memcpy(x->v_cache + base + (size_t)dst * per_seq, x->v_cache + base + (size_t)src * per_seq, bytes);
-        }
+        const int hd = x->m->cfg.head_dim, heads = x->kv_dim / hd;
+        const size_t bytes = (size_t)n_pos * hd * sizeof(float);
+        for (int l = 0; l < x->m->cfg.n_layers; l++)
+            for (int h = 0; h < heads; h++) {
+                size_t to = ob_kv_at(x, l, dst, h, 0), from = ob_kv_at(x, l, src, h, 0);
+                memcpy(x->k_cache + to, x->k_cache + from, bytes);
+                memcpy(x->v_cache + to, x->v_cache + from, bytes);
+            }
     }
     x->seq_len[dst] = n_pos;
     return 0;

@@ -3,7 +3,11 @@
  * Everything lives in one allocation made by ob_ctx_new, sized from the
  * model, n_ctx, n_seq and max_batch; nothing is allocated per token.
  *
- *   k_cache, v_cache  [n_layers][n_seq][n_ctx][kv_dim]   kv_dim = n_kv_heads*head_dim
+ *   k_cache, v_cache  [n_layers][n_seq][n_kv_heads][n_ctx][head_dim]
+ *                     head-major, so that attention reads one head's keys
+ *                     and values as one contiguous run (ob_kv_at); a
+ *                     (layer, seq) block is n_ctx * kv_dim floats, kv_dim =
+ *                     the most kv heads of any layer * head_dim
  *   x                 [max_batch][dim]      the residual stream
  *   xn                [max_batch][dim]      normed input / projection output
  *   q                 [max_batch][q_dim]    q_dim = n_heads*head_dim
@@ -73,5 +77,12 @@ int ob_embed_batch(ob_ctx *x, const ob_batch *b, float *out, ob_err *err);
  * to run the next layer on the same positions, trim them back first.  Used
  * to push calibration data through a model one layer at a time. */
 int ob_decode_layer(ob_ctx *x, const ob_batch *b, int l, float *resid, ob_err *err);
+
+/* Offset in k_cache / v_cache of (layer l, sequence seq, kv head h,
+ * position pos); positions of one head follow each other head_dim apart. */
+static inline size_t ob_kv_at(const ob_ctx *x, int l, int seq, int h, int pos) {
+    return ((size_t)l * x->n_seq + (size_t)seq) * x->n_ctx * x->kv_dim +
+           ((size_t)h * x->n_ctx + (size_t)pos) * x->m->cfg.head_dim;
+}
 
 #endif

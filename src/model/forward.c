@@ -31,14 +31,13 @@ static void attn_task(void *arg, int task, int n_tasks) {
     for (int p = task * per; p < total && p < (task + 1) * per; p++) {
         int i = p / nh, h = p % nh, kvh = h / group;
         int seq = j->b->seq ? j->b->seq[i] : 0, pos = j->b->pos[i];
-        size_t base = (((size_t)j->layer * x->n_seq + seq) * x->n_ctx) * x->kv_dim + (size_t)kvh * hd;
         const float *q = x->q + (size_t)i * x->q_dim + (size_t)h * hd;
         int t0 = c->sliding_window > 0 && pos >= c->sliding_window ? pos - c->sliding_window + 1 : 0;
-        size_t first = base + (size_t)t0 * x->kv_dim;
-        x->vec->dots(q, x->k_cache + first, x->kv_dim, pos + 1 - t0, hd, scale, sc);
+        size_t first = ob_kv_at(x, j->layer, seq, kvh, t0);
+        x->vec->dots(q, x->k_cache + first, (size_t)hd, pos + 1 - t0, hd, scale, sc);
         x->vec->softmax(sc, pos + 1 - t0);
         float *out = x->att + (size_t)i * x->q_dim + (size_t)h * hd;
-        x->vec->wsum(out, sc, x->v_cache + first, x->kv_dim, pos + 1 - t0, hd);
+        x->vec->wsum(out, sc, x->v_cache + first, (size_t)hd, pos + 1 - t0, hd);
     }
 }
 
@@ -150,9 +149,11 @@ static void layer_forward(ob_ctx *x, const ob_batch *b, int l) {
             ob_rope(ki, L->n_kv_heads, hd, x->rope + (size_t)i * hd);
         }
         int s = b->seq ? b->seq[i] : 0;
-        size_t at = (((size_t)l * x->n_seq + s) * x->n_ctx + b->pos[i]) * x->kv_dim;
-        memcpy(x->k_cache + at, ki, (size_t)kvd * sizeof(float));
-        memcpy(x->v_cache + at, vi, (size_t)kvd * sizeof(float));
+        for (int h = 0; h < L->n_kv_heads; h++) {
+            size_t at = ob_kv_at(x, l, s, h, b->pos[i]);
+            memcpy(x->k_cache + at, ki + (size_t)h * hd, (size_t)hd * sizeof(float));
+            memcpy(x->v_cache + at, vi + (size_t)h * hd, (size_t)hd * sizeof(float));
+        }
     }
     /* q rows are packed at stride qd by ob_linear; attention reads stride q_dim */
     if (qd != x->q_dim)

@@ -5,6 +5,7 @@
 
 #include "kernels/vec.h"
 #include "kernels/x86/hsum_x86.h"
+#include "kernels/x86/prefetch_x86.h"
 #include "kernels/x86/vexp_x86.h"
 
 float ob_dot_avx2(const float *a, const float *b, int n) {
@@ -32,6 +33,7 @@ void ob_attn_dots_avx2(const float *q, const float *k, size_t stride, int n, int
     int t = 0;
     for (; t + 4 <= n; t += 4) {
         const float *k0 = k + (size_t)t * stride, *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+        if (t + OB_KV_AHEAD + 4 <= n) ob_prefetch_rows(k0 + OB_KV_AHEAD * stride, stride, 4, hd);
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int d = 0; d < h8; d += 8) {
             const __m256 vq = _mm256_loadu_ps(q + d);
@@ -59,6 +61,7 @@ void ob_attn_wsum_avx2(float *out, const float *p, const float *v, size_t stride
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int t = 0; t < n; t++) {
             const float *vt = v + (size_t)t * stride + d;
+            if (t + OB_KV_AHEAD < n) ob_prefetch_rows(vt + OB_KV_AHEAD * stride, stride, 1, 32);
             const __m256 w = _mm256_set1_ps(p[t]);
             a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vt), a0);
             a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(vt + 8), a1);

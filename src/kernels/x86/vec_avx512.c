@@ -5,6 +5,7 @@
 #include "kernels/vec.h"
 #include "kernels/x86/hsum_avx512.h"
 #include "kernels/x86/mask_avx512.h"
+#include "kernels/x86/prefetch_x86.h"
 #include "kernels/x86/vexp_x86.h"
 
 
@@ -35,6 +36,7 @@ void ob_attn_dots_avx512(const float *q, const float *k, size_t stride, int n, i
     int t = 0;
     for (; t + 4 <= n; t += 4) {
         const float *k0 = k + (size_t)t * stride;
+        if (t + OB_KV_AHEAD + 4 <= n) ob_prefetch_rows(k0 + OB_KV_AHEAD * stride, stride, 4, hd);
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int d = 0; d < hd; d += 16) {
             const __mmask16 m = ob_lanes16(hd - d);
@@ -64,6 +66,7 @@ void ob_attn_wsum_avx512(float *out, const float *p, const float *v, size_t stri
         __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int t = 0; t < n; t++) {
             const float *vt = v + (size_t)t * stride + d;
+            if (t + OB_KV_AHEAD < n) ob_prefetch_rows(vt + OB_KV_AHEAD * stride, stride, 1, hd - d < 64 ? hd - d : 64);
             const __m512 w = _mm512_set1_ps(p[t]);
             a0 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m0, vt), a0);
             if (hd - d > 16) a1 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(m1, vt + 16), a1);
