@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "bench/membw.h"
+#include "core/mapfile.h"
 #include "kernels/matrix.h"
 #include "optibench.h"
 
@@ -52,8 +53,7 @@ static stat_t stats(double *v, int n) {
 }
 
 static void *xalloc(size_t bytes) {
-    size_t sz = (bytes + 63) & ~(size_t)63;
-    void *p = aligned_alloc(64, sz ? sz : 64);
+    void *p = ob_alloc_huge(bytes); /* 2 MiB pages, as a loaded model's weights */
     if (!p) {
         fprintf(stderr, "bench_kernels: out of memory (%zu bytes)\n", bytes);
         exit(1);

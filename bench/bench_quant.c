@@ -19,13 +19,14 @@
 #include <string.h>
 
 #include "bench/membw.h"
+#include "core/mapfile.h"
 #include "kernels/matrix.h"
 #include "optibench.h"
 
 enum { MAX_REPS = 64, NTOK = 128 };
 
 static void *xalloc(size_t bytes) {
-    void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    void *p = ob_alloc_huge(bytes); /* 2 MiB pages, as a loaded model's weights */
     if (!p) {
         fprintf(stderr, "bench_quant: out of memory (%zu bytes)\n", bytes);
         exit(1);

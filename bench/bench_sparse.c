@@ -21,6 +21,7 @@
 
 #include "bench/membw.h"
 #include "bench/stats.h"
+#include "core/mapfile.h"
 #include "kernels/matrix.h"
 #include "kernels/sparse.h"
 #include "optibench.h"
@@ -34,7 +35,7 @@ static void *must(void *p, size_t bytes) {
     }
     return p;
 }
-static void *big(size_t bytes) { return must(aligned_alloc(64, (bytes + 63) & ~(size_t)63), bytes); }
+static void *big(size_t bytes) { return must(ob_alloc_huge(bytes), bytes); } /* 2 MiB pages, as a model's */
 
 static uint64_t lcg(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;

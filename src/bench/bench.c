@@ -305,7 +305,7 @@ done:
 
 static void result_init(ob_bench_result *r) {
     memset(r, 0, sizeof *r);
-    r->model_disk_bytes = r->peak_rss_bytes = -1;
+    r->model_disk_bytes = r->peak_rss_bytes = r->model_huge_bytes = -1;
     r->read_bw_gbs = r->energy_j = r->temp_c = NAN;
     r->gpu.count = -1;
     r->gpu.util_pct = r->gpu.power_w = r->gpu.temp_c = NAN;
@@ -357,6 +357,7 @@ static void describe(const ob_model *m, const ob_bench_params *p, ob_bench_resul
     ob_cpu_describe(r->cpu_info, sizeof r->cpu_info);
     snprintf(r->simd, sizeof r->simd, "%s", ob_simd_name(ob_cpu_simd()));
     r->model_size = ob_model_weight_bytes(m);
+    r->model_huge_bytes = ob_model_huge_bytes(m);
     r->model_disk_bytes = ob_path_bytes(p->model_path);
     r->model_n_params = ob_model_n_params(m);
     r->bytes_per_token = ob_model_bytes_per_token(m);

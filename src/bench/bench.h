@@ -128,6 +128,8 @@ typedef struct ob_bench_result {
     char model_type[256];      /* ob_model_describe                              */
     int64_t model_size;        /* weight bytes in memory (ob_model_weight_bytes),
                                   what llama-bench calls model_size              */
+    int64_t model_huge_bytes;  /* of model_size's memory, bytes on 2 MiB pages
+                                * (ob_model_huge_bytes); -1 unknown       */
     int64_t model_disk_bytes;  /* bytes of the model's files on disk (a folder:
                                   its regular files); -1 when unknown            */
     int64_t model_n_params;

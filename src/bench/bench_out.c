@@ -48,7 +48,13 @@ static void md_summary(ob_sbuf *b, const ob_bench_result *r) {
     ob_sbuf_printf(b, "## optibench bench: %s\n\n", r->model_filename[0] ? r->model_filename : "(model in memory)");
     ob_sbuf_printf(b, "- model: %s\n- weights: ", r->model_type);
     bytes(b, r->model_size);
-    ob_sbuf_puts(b, " in memory, ");
+    ob_sbuf_puts(b, " in memory");
+    if (r->model_huge_bytes >= 0) {
+        ob_sbuf_puts(b, " (");
+        bytes(b, r->model_huge_bytes);
+        ob_sbuf_puts(b, " of it on 2 MiB pages)");
+    }
+    ob_sbuf_puts(b, ", ");
     bytes(b, r->model_disk_bytes);
     ob_sbuf_printf(b, " on disk, %.2f M parameters\n", (double)r->model_n_params / 1e6);
     ob_sbuf_printf(b, "- cpu: %s\n", r->cpu_info);

@@ -8,7 +8,8 @@
 
 /* Reads a buffer of `bytes` (far larger than the caches) with every thread
  * of the pool, `reps` times after one warm-up pass, and summarises GB/s.
- * Uses the widest SIMD loads available. */
+ * Uses the widest SIMD loads available, on 2 MiB pages where the kernel
+ * gives them (ob_alloc_huge), as the model's weights are. */
 int ob_measure_read_bw(ob_pool *pool, size_t bytes, int reps, ob_stats *gbps, ob_err *err);
 
 /* One timed pass over buf[0..n) by every thread of the pool; returns GB/s.
@@ -17,7 +18,8 @@ double ob_read_bw_once(ob_pool *pool, const float *buf, size_t n);
 
 /* A probe buffer kept for the length of a benchmark, so that a bandwidth
  * reading can be taken right beside each measurement it is compared with.
- * open allocates `bytes` (rounded down to floats) and touches every page:
+ * open allocates `bytes` (rounded down to floats; ob_alloc_huge) and
+ * touches every page:
  * the buffer stays resident until close, and its size is `bytes` for a
  * caller that must leave it out of a memory figure. */
 typedef struct ob_bw_probe {

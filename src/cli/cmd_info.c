@@ -24,7 +24,9 @@ int cmd_info(int argc, char **argv) {
     if (cli_resolve_model(model, path, sizeof path, &err)) return cli_error("info", &err);
     ob_model *m;
     double t0 = ob_now();
-    if (ob_model_load(path, NULL, &m, &err)) return cli_error("info", &err);
+    ob_load_params lp = ob_load_default_params();
+    lp.populate = 0; /* describing needs the headers only */
+    if (ob_model_load(path, &lp, &m, &err)) return cli_error("info", &err);
     double t1 = ob_now();
     char buf[1024];
     ob_model_describe(m, buf, sizeof buf);

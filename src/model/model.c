@@ -9,7 +9,7 @@
 #include "formats/safetensors.h"
 
 ob_load_params ob_load_default_params(void) {
-    ob_load_params p = {.use_mmap = 1, .tokenizer_path = NULL};
+    ob_load_params p = {.use_mmap = 1, .tokenizer_path = NULL, .populate = 1};
     return p;
 }
 
@@ -17,7 +17,7 @@ ob_model *ob_model_new(void) { return calloc(1, sizeof(ob_model)); }
 
 void *ob_model_alloc(ob_model *m, size_t size) {
     size_t hdr = (sizeof(ob_buf) + 63) & ~(size_t)63;
-    ob_buf *b = aligned_alloc(64, (hdr + size + 63) & ~(size_t)63);
+    ob_buf *b = ob_alloc_huge(hdr + size);
     if (!b) return NULL;
     b->next = m->bufs;
     b->size = size;
@@ -115,8 +115,31 @@ int ob_model_load(const char *path, const ob_load_params *params, ob_model **out
         ob_model_free(m);
         return rc;
     }
+    if (params->populate) ob_model_populate(m);
     *out = m;
     return 0;
+}
+
+/* The file mappings of a model: its own, then its safetensors files'. */
+static ob_mapfile *model_map(const ob_model *m, int i) {
+    if (i < m->n_maps) return &m->maps[i];
+    return &((ob_safetensors *)m->st_files[i - m->n_maps])->file;
+}
+
+int64_t ob_model_populate(ob_model *m) {
+    for (int i = 0; i < m->n_maps + m->n_st; i++) ob_mapfile_populate(model_map(m, i), 1);
+    return ob_model_huge_bytes(m);
+}
+
+int64_t ob_model_huge_bytes(const ob_model *m) {
+    int64_t total = 0;
+    for (int i = 0; i < m->n_maps + m->n_st; i++) {
+        const ob_mapfile *f = model_map(m, i);
+        if (f->mapped) total += (int64_t)ob_huge_bytes(f->data, f->size);
+    }
+    for (const ob_buf *b = m->bufs; b; b = b->next)
+        if (b->size >= OB_HUGE_PAGE) total += (int64_t)ob_huge_bytes(b, b->size);
+    return total;
 }
 
 const ob_config *ob_model_config(const ob_model *m) { return &m->cfg; }
