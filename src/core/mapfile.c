@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Addresses rounded down / up to a 2 MiB boundary. */
+static uintptr_t huge_down(uintptr_t a) { return a & ~(uintptr_t)(OB_HUGE_PAGE - 1); }
+static uintptr_t huge_up(uintptr_t a) { return huge_down(a + OB_HUGE_PAGE - 1); }
+
 /* Maps size bytes of fd read-only; from OB_HUGE_PAGE bytes on at a 2 MiB
  * boundary (a reservation of size + 2 MiB, the file mapped over its
  * aligned part, the rest given back) with MADV_HUGEPAGE. */
@@ -19,7 +23,7 @@ static void *map_file(int fd, size_t size) {
     size_t span = size + OB_HUGE_PAGE;
     char *res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (res == MAP_FAILED) return MAP_FAILED;
-    char *at = (char *)(((uintptr_t)res + OB_HUGE_PAGE - 1) & ~(uintptr_t)(OB_HUGE_PAGE - 1));
+    char *at = (char *)huge_up((uintptr_t)res);
     void *p = mmap(at, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
     if (p == MAP_FAILED) {
         int e = errno;
@@ -102,8 +106,7 @@ void ob_mapfile_close(ob_mapfile *mf) {
 
 /* The 2 MiB-aligned part of [p, p + size): its length. */
 static size_t aligned_part(const void *p, size_t size) {
-    uintptr_t a = ((uintptr_t)p + OB_HUGE_PAGE - 1) & ~(uintptr_t)(OB_HUGE_PAGE - 1);
-    uintptr_t b = ((uintptr_t)p + size) & ~(uintptr_t)(OB_HUGE_PAGE - 1);
+    uintptr_t a = huge_up((uintptr_t)p), b = huge_down((uintptr_t)p + size);
     return b > a ? (size_t)(b - a) : 0;
 }
 
@@ -160,7 +163,7 @@ void *ob_alloc_huge(size_t size) {
     void *p = NULL;
     if (posix_memalign(&p, OB_HUGE_PAGE, rounded) != 0) return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(p, size & ~(OB_HUGE_PAGE - 1), MADV_HUGEPAGE);
+    madvise(p, (size_t)huge_down(size), MADV_HUGEPAGE);
 #endif
     return p;
 }

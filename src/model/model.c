@@ -96,6 +96,18 @@ int ob_model_validate(const ob_model *m, const char *what, ob_err *err) {
     return 0;
 }
 
+/* The file mappings of a model: its own, then its safetensors files'. */
+static ob_mapfile *model_map(const ob_model *m, int i) {
+    if (i < m->n_maps) return &m->maps[i];
+    return &((ob_safetensors *)m->st_files[i - m->n_maps])->file;
+}
+
+/* What the load needs of ob_model_populate, without the count of bytes on
+ * 2 MiB pages (one read of /proc/self/smaps per owned buffer). */
+static void populate_maps(ob_model *m) {
+    for (int i = 0; i < m->n_maps + m->n_st; i++) ob_mapfile_populate(model_map(m, i), 1);
+}
+
 int ob_model_load(const char *path, const ob_load_params *params, ob_model **out, ob_err *err) {
     *out = NULL;
     ob_load_params defaults = ob_load_default_params();
@@ -115,19 +127,13 @@ int ob_model_load(const char *path, const ob_load_params *params, ob_model **out
         ob_model_free(m);
         return rc;
     }
-    if (params->populate) ob_model_populate(m);
+    if (params->populate) populate_maps(m);
     *out = m;
     return 0;
 }
 
-/* The file mappings of a model: its own, then its safetensors files'. */
-static ob_mapfile *model_map(const ob_model *m, int i) {
-    if (i < m->n_maps) return &m->maps[i];
-    return &((ob_safetensors *)m->st_files[i - m->n_maps])->file;
-}
-
 int64_t ob_model_populate(ob_model *m) {
-    for (int i = 0; i < m->n_maps + m->n_st; i++) ob_mapfile_populate(model_map(m, i), 1);
+    populate_maps(m);
     return ob_model_huge_bytes(m);
 }
 
