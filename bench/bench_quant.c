@@ -21,6 +21,7 @@
 #include "bench/membw.h"
 #include "core/mapfile.h"
 #include "kernels/matrix.h"
+#include "kernels/x16.h"
 #include "optibench.h"
 
 enum { MAX_REPS = 64, NTOK = 128 };
@@ -34,8 +35,9 @@ static void *xalloc(size_t bytes) {
     return p;
 }
 
-/* rows x cols weights ~ N(0, 0.02) quantized to fmt; returns the data */
-static void *make_weights(ob_format fmt, int64_t rows, int64_t cols, uint64_t *rng, size_t *bytes) {
+/* rows x cols weights ~ N(0, 0.02) quantized to fmt, in the x16 layout
+ * when x16 (kernels/x16.h); returns the data */
+static void *make_weights(ob_format fmt, int x16, int64_t rows, int64_t cols, uint64_t *rng, size_t *bytes) {
     const ob_format_ops *ops = ob_format_get(fmt);
     size_t rb = ops->row_bytes(cols);
     char *w = xalloc(rb * (size_t)rows);
@@ -52,6 +54,12 @@ static void *make_weights(ob_format fmt, int64_t rows, int64_t cols, uint64_t *r
     }
     free(x);
     *bytes = rb * (size_t)rows;
+    ob_matrix m;
+    ob_matrix_init(&m, fmt, rows, cols, w);
+    if (x16 && ob_matrix_to_x16(&m, w, NULL)) {
+        fprintf(stderr, "bench_quant: %s has no x16 layout\n", ops->name);
+        exit(1);
+    }
     return w;
 }
 
@@ -60,17 +68,20 @@ static void print_stat(ob_stats s, const char *fmt) {
 }
 
 /* y = W x over copies cycled past the caches: GB/s; *share in % of BW */
-static ob_stats bench_matvec(ob_pool *pool, ob_format fmt, int64_t rows, int64_t cols, const float *bw_buf,
-                             size_t bw_bytes, int reps, uint64_t *rng, ob_stats *share) {
+static ob_stats bench_matvec(ob_pool *pool, ob_format fmt, int x16, int64_t rows, int64_t cols,
+                             const float *bw_buf, size_t bw_bytes, int reps, uint64_t *rng, ob_stats *share) {
     size_t mbytes;
-    char *one = make_weights(fmt, rows, cols, rng, &mbytes);
+    char *one = make_weights(fmt, x16, rows, cols, rng, &mbytes);
     size_t copies = ((size_t)256 << 20) / mbytes + 1;
     if (copies < 3) copies = 3;
     char *w = xalloc(mbytes * copies);
     for (size_t c = 0; c < copies; c++) memcpy(w + c * mbytes, one, mbytes);
     free(one);
     ob_matrix *m = xalloc(copies * sizeof *m);
-    for (size_t c = 0; c < copies; c++) ob_matrix_init(&m[c], fmt, rows, cols, w + c * mbytes);
+    for (size_t c = 0; c < copies; c++) {
+        ob_matrix_init(&m[c], fmt, rows, cols, w + c * mbytes);
+        if (x16) m[c].x16 = 1, m[c].ops = ob_format_get_x16(fmt, ob_cpu_simd());
+    }
     float *x = xalloc((size_t)cols * 4), *y = xalloc((size_t)rows * 4);
     for (int64_t i = 0; i < cols; i++) x[i] = 0.01f * (float)(i % 100) - 0.5f;
     ob_workspace ws = {xalloc(ob_linear_ws_bytes(cols, 1)), ob_linear_ws_bytes(cols, 1)};
@@ -91,11 +102,13 @@ static ob_stats bench_matvec(ob_pool *pool, ob_format fmt, int64_t rows, int64_t
 }
 
 /* Y = X W^T for NTOK tokens, weights hot: GFLOP/s */
-static ob_stats bench_matmul(ob_pool *pool, ob_format fmt, int64_t rows, int64_t cols, int reps, uint64_t *rng) {
+static ob_stats bench_matmul(ob_pool *pool, ob_format fmt, int x16, int64_t rows, int64_t cols, int reps,
+                             uint64_t *rng) {
     size_t bytes;
-    void *w = make_weights(fmt, rows, cols, rng, &bytes);
+    void *w = make_weights(fmt, x16, rows, cols, rng, &bytes);
     ob_matrix m;
     ob_matrix_init(&m, fmt, rows, cols, w);
+    if (x16) m.x16 = 1, m.ops = ob_format_get_x16(fmt, ob_cpu_simd());
     float *X = xalloc((size_t)(NTOK * cols) * 4), *Y = xalloc((size_t)(NTOK * rows) * 4);
     for (int64_t i = 0; i < NTOK * cols; i++) X[i] = 0.01f * (float)(i % 100) - 0.5f;
     ob_workspace ws = {xalloc(ob_linear_ws_bytes(cols, NTOK)), ob_linear_ws_bytes(cols, NTOK)};
@@ -150,23 +163,27 @@ int main(int argc, char **argv) {
     uint64_t rng = 42;
     printf("\nmatvec (decode), weights from memory: GB/s of weights, %% of read BW   |  matmul %d tokens, "
            "2048x2048 hot: GFLOP/s\n", NTOK);
-    printf("%-8s %-13s %-30s %-30s| %-22s %-22s\n", "format", "shape", "1 thread", "2 threads", "1 thread",
+    printf("%-12s %-13s %-30s %-30s| %-22s %-22s\n", "format", "shape", "1 thread", "2 threads", "1 thread",
            "2 threads");
     for (int i = 0; i < n_want; i++) {
         ob_format f = (ob_format)want[i];
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            printf("%-8s %-13s", ob_format_name(f), shapes[s].name);
-            for (int t = 0; t < 2; t++) {
-                ob_stats share, st = bench_matvec(pools[t], f, shapes[s].rows, shapes[s].cols, bw_buf, bw_bytes,
-                                                  reps, &rng, &share);
-                print_stat(st, " %5.1f [%5.1f,%5.1f]");
-                printf(" %3.0f%%   ", share.median);
+        for (int x16 = 0; x16 <= ob_x16_pays(f); x16++) /* the row layout, then x16 where it runs */
+            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+                char label[32];
+                snprintf(label, sizeof label, "%s%s", ob_format_name(f), x16 ? "/x16" : "");
+                printf("%-12s %-13s", label, shapes[s].name);
+                for (int t = 0; t < 2; t++) {
+                    ob_stats share, st = bench_matvec(pools[t], f, x16, shapes[s].rows, shapes[s].cols, bw_buf,
+                                                      bw_bytes, reps, &rng, &share);
+                    print_stat(st, " %5.1f [%5.1f,%5.1f]");
+                    printf(" %3.0f%%   ", share.median);
+                }
+                if (s == 0)
+                    for (int t = 0; t < 2; t++)
+                        print_stat(bench_matmul(pools[t], f, x16, 2048, 2048, reps, &rng), "| %6.1f [%6.1f,%6.1f] ");
+                printf("\n");
+                fflush(stdout);
             }
-            if (s == 0)
-                for (int t = 0; t < 2; t++) print_stat(bench_matmul(pools[t], f, 2048, 2048, reps, &rng), "| %6.1f [%6.1f,%6.1f] ");
-            printf("\n");
-            fflush(stdout);
-        }
     }
     free(bw_buf);
     ob_pool_free(pools[0]);

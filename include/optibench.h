@@ -232,6 +232,16 @@ int64_t ob_model_populate(ob_model *model);
  * that the kernel maps with 2 MiB pages, from /proc/self/smaps; 0 where
  * that file cannot be read. */
 int64_t ob_model_huge_bytes(const ob_model *model);
+/* Puts every linear weight whose format has an x16 layout (Q8_0, Q4_0,
+ * Q4_1, MXFP4, NF4, NF4_DQ, group int4/int8: src/kernels/x16.h) into it,
+ * when this CPU has the kernels that make it pay (AVX-512 VNNI); nothing
+ * elsewhere.  Same bytes, in an order that lets one vpdpbusd serve 16
+ * blocks.  For inference only: the writers refuse a packed model, so call
+ * it after anything that saves.  Owned buffers are reordered in place;
+ * weights that point into a file are copied into owned memory and their
+ * mapped pages given back.  *n_packed (may be NULL) gets the number of
+ * matrices packed.  Returns 0, or OB_ENOMEM (the model stays usable). */
+int ob_model_pack_x16(ob_model *model, ob_pool *pool, int *n_packed, ob_err *err);
 /* Bytes of weights read to produce one token's logits (decode). */
 int64_t ob_model_bytes_per_token(const ob_model *model);
 /* A short description ("llama dim=288 layers=6 heads=6/6 ffn=768 ..."). */

@@ -164,10 +164,12 @@ int cmd_bench(int argc, char **argv) {
             rc = 2;
             goto done;
         }
-        if (a.quant.format || a.quant.n_overrides) { /* converted with every core, before anything is timed */
+        { /* converted and put in the x16 layout with every core, before anything is timed */
             ob_pool *qpool = NULL;
             FILE *note = a.fmt == OB_BENCH_MD && !a.out_path ? stdout : stderr; /* keep CSV / JSON parseable */
-            int qrc = ob_pool_new(0, &qpool, &err) || cli_quant_apply(m, &a.quant, qpool, note, &err);
+            int qrc = ob_pool_new(0, &qpool, &err) ||
+                      ((a.quant.format || a.quant.n_overrides) && cli_quant_apply(m, &a.quant, qpool, note, &err)) ||
+                      ob_model_pack_x16(m, qpool, NULL, &err);
             ob_pool_free(qpool);
             if (qrc) goto done;
         }

@@ -139,7 +139,8 @@ static int run_text_tasks(eval_cli *e, int do_ppl, int do_kld, const char *style
     ob_model *m = e->model;
     if (do_kld) {
         if ((rc = cli_resolve_model(e->base_arg, bpath, sizeof bpath, err)) ||
-            (rc = ob_model_load(bpath, NULL, &bm, err)) || (rc = ob_eval_same_vocab(m, bm, err)))
+            (rc = ob_model_load(bpath, NULL, &bm, err)) || (rc = ob_eval_same_vocab(m, bm, err)) ||
+            (rc = ob_model_pack_x16(bm, e->pool, NULL, err)))
             goto done;
     }
     const ob_config *cfg = ob_model_config(m);
@@ -444,7 +445,7 @@ int cmd_eval(int argc, char **argv) {
 
     if (cli_resolve_model(e.model_arg, e.mpath, sizeof e.mpath, &err) ||
         ob_model_load(e.mpath, NULL, &e.model, &err) || ob_pool_new(e.threads, &e.pool, &err) ||
-        cli_quant_apply(e.model, &e.quant, e.pool, stderr, &err))
+        cli_quant_apply(e.model, &e.quant, e.pool, stderr, &err) || ob_model_pack_x16(e.model, e.pool, NULL, &err))
         goto fail;
     e.root = json_object();
     e.results = json_object();

@@ -77,7 +77,8 @@ int cmd_generate(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (cli_resolve_model(model, path, sizeof path, &err) || ob_model_load(path, NULL, &m, &err) ||
-        ob_pool_new(threads, &pool, &err) || cli_quant_apply(m, &quant, pool, stderr, &err))
+        ob_pool_new(threads, &pool, &err) || cli_quant_apply(m, &quant, pool, stderr, &err) ||
+        ob_model_pack_x16(m, pool, NULL, &err))
         goto done;
     const ob_config *c = ob_model_config(m);
     const ob_tokenizer *tok = ob_model_tokenizer(m);

@@ -46,7 +46,7 @@ int cmd_logits(int argc, char **argv) {
     float *logits = NULL;
     int rc = 1;
     if (cli_resolve_model(model, path, sizeof path, &err) || ob_model_load(path, NULL, &m, &err) ||
-        ob_pool_new(threads, &pool, &err))
+        ob_pool_new(threads, &pool, &err) || ob_model_pack_x16(m, pool, NULL, &err))
         goto done;
     ob_ctx_params cp = ob_ctx_default_params();
     cp.n_ctx = n;

@@ -125,6 +125,11 @@ size_t ob_mapfile_populate(ob_mapfile *mf, int reload) {
     return ob_huge_bytes(p, mf->size);
 }
 
+void ob_release_pages(const void *p, size_t size) {
+    const uintptr_t pg = 4096, lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + size) & ~(pg - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 size_t ob_huge_bytes(const void *p, size_t size) {
     FILE *f = fopen("/proc/self/smaps", "r");
     if (!f) return 0;

@@ -53,6 +53,11 @@ size_t ob_huge_bytes(const void *p, size_t size);
  * pages, so the resident size grows by nothing).  NULL when out of memory. */
 void *ob_alloc_huge(size_t size);
 
+/* Gives back the whole 4 KiB pages inside [p, p + size) of a mapping or
+ * buffer the process will not read again (MADV_DONTNEED): file pages leave
+ * the resident set, anonymous ones are freed (they would read as zero). */
+void ob_release_pages(const void *p, size_t size);
+
 /* Reads a whole (small) file into a NUL-terminated malloc'd string. */
 int ob_read_text(const char *path, char **out, size_t *len, ob_err *err);
 

@@ -75,6 +75,8 @@ static int add_vec(ectx *e, const char *name, const float *v, int64_t n) {
 static int add_mat(ectx *e, const char *name, const ob_matrix *m, int rope_heads) {
     const uint32_t type = e->type == OB_GGUF_KEEP_TYPES ? ggml_of(m->format) : e->type;
     int64_t ne[2] = {m->cols, m->rows};
+    if (m->x16) /* an inference layout: a bug of the caller, never a file */
+        return ob_fail(e->err, OB_EINVAL, "GGUF export: tensor '%s' is in the x16 inference layout", name);
     if (type == UINT32_MAX)
         return ob_fail(e->err, OB_EUNSUP, "GGUF export: tensor '%s': format %s has no GGUF type (F32, F16, BF16, Q8_0, "
                        "Q4_0, Q4_1 do)", name, ob_format_name(m->format));

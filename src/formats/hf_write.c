@@ -196,6 +196,8 @@ static int add_mapped(writer *wr, const char *name, const ob_matrix *m, ob_dtype
 }
 
 static int add_mat(writer *wr, const char *name, const ob_matrix *m, ob_dtype dt, ob_err *err) {
+    if (m->x16) /* an inference layout: a bug of the caller, never a file */
+        return ob_fail(err, OB_EINVAL, "%s is in the x16 inference layout", name);
     if (ob_matrix_has_maps(m)) return add_mapped(wr, name, m, dt, err);
     if (wr->gptq && strstr(name, "layers.")) return add_gptq(wr, name, m, err);
     if (wr->container && (int)m->format >= OB_FMT_DENSE_COUNT) { /* the rows as they are */

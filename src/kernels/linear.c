@@ -19,6 +19,7 @@
 #include "kernels/linear_maps.h"
 #include "kernels/quant.h"
 #include "kernels/sparse.h"
+#include "kernels/x16.h"
 
 enum { MIN_TOKENS_PER_TASK = 32, MAX_MULTI = 8 };
 
@@ -67,7 +68,7 @@ static void linear_task(void *arg, int i, int n_tasks) {
  * (so that ob_linear_multi can hold all at once), told apart by their
  * layout (act_bytes); each matrix's ops bring the quantizer of its SIMD
  * level, and every level writes the same bytes. */
-static const ob_act_bytes_fn act_kind_bytes[] = {ob_q8a_act_bytes, ob_w8a8_act_bytes};
+static const ob_act_bytes_fn act_kind_bytes[] = {ob_q8a_act_bytes, ob_w8a8_act_bytes, ob_x16_act_bytes};
 enum { N_ACT_KINDS = sizeof act_kind_bytes / sizeof act_kind_bytes[0] };
 
 static int act_kind(const ob_format_ops *ops) {
@@ -235,6 +236,7 @@ void ob_matrix_init(ob_matrix *m, ob_format fmt, int64_t rows, int64_t cols, con
     m->rows = rows;
     m->cols = cols;
     m->format = fmt;
+    m->x16 = 0;
     m->row_bytes = ob_format_get_at(fmt, OB_SIMD_SCALAR)->row_bytes(cols);
     m->data = data;
     m->aux = NULL;

@@ -55,6 +55,8 @@ typedef struct ob_matrix {
     int64_t rows, cols;   /* output and input features                    */
     ob_format format;
     const ob_format_ops *ops; /* kernels for format, set by ob_matrix_init */
+    int x16;              /* 1: rows in the x16 layout (kernels/x16.h),
+                           * made for inference only; 0: the format's own */
     size_t row_bytes;     /* bytes of one stored row; 0 when rows vary in
                            * length (sparse SP_* / SB_*: see aux)         */
     const void *data;     /* rows * row_bytes bytes, row-major; borrowed  */

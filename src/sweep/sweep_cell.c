@@ -122,6 +122,7 @@ static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, 
     } else if (!rc) {
         rc = compressed_model(s, c, dir, pool, &m, res, metrics, err);
     }
+    if (!rc) rc = ob_model_pack_x16(m, pool, NULL, err); /* after the cache is written: inference only */
     if (!rc) {
         int64_t bytes = ob_model_weight_bytes(m), params = ob_model_n_params(m);
         put(metrics, "model_size_bytes", (double)bytes);
@@ -132,6 +133,7 @@ static int run(sweep_run *s, const sweep_cell *c, json_t *res, json_t *metrics, 
         if (cfg->kld.on && !is_base) {
             sweep_stage(s, "kld", 0, 0);
             rc = ob_model_load(mm->path, NULL, &base, err);
+            if (!rc) rc = ob_model_pack_x16(base, pool, NULL, err);
         }
         if (!rc) rc = sweep_eval_text(s, mm, m, base, pool, metrics, err);
         if (!rc && is_base && cfg->kld.on) { /* the reference itself */
