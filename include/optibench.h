@@ -242,6 +242,8 @@ int64_t ob_model_huge_bytes(const ob_model *model);
  * mapped pages given back.  *n_packed (may be NULL) gets the number of
  * matrices packed.  Returns 0, or OB_ENOMEM (the model stays usable). */
 int ob_model_pack_x16(ob_model *model, ob_pool *pool, int *n_packed, ob_err *err);
+/* How many of the model's matrices are in the x16 layout. */
+int ob_model_x16_matrices(const ob_model *model);
 /* Bytes of weights read to produce one token's logits (decode). */
 int64_t ob_model_bytes_per_token(const ob_model *model);
 /* A short description ("llama dim=288 layers=6 heads=6/6 ffn=768 ..."). */

@@ -102,6 +102,15 @@ PY
 out=$("$ob" bench -m stories15M --prompt-len 8 --gen-len 2 --reps 1 --threads 1 --bw-mb 0 --quant q8_0 --output json -o "$tmp/o.json" 2>"$tmp/err")
 [ -z "$out" ] && /usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert len(r)==2 and r[0]['read_bw_gbs'] is None" "$tmp/o.json" && ok || bad "-o FILE with --quant: '$out'"
 grep -q "^quantized" "$tmp/err" && ok || bad "quant summary on stderr: $(cat "$tmp/err")"
+# the converted model runs in the x16 layout where the AVX-512 VNNI kernels run (simd avx512 on a VNNI CPU, in
+# a build with the x86 kernels: not NOSIMD=1's build-nosimd): 42 matrices, else none
+vnni=0; grep -q avx512_vnni /proc/cpuinfo && [ -f "$build/obj/src/kernels/x86/quant_x16_avx512.o" ] && vnni=1
+/usr/bin/python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+for x in r:
+    want = 42 if x['simd'] == 'avx512' and sys.argv[2] == '1' else 0
+    assert x['model_x16_matrices'] == want, (x['simd'], x['model_x16_matrices'])" "$tmp/o.json" "$vnni" && ok || bad "model_x16_matrices wrong"
 "$ob" bench --help | grep -q -- "--batch LIST" && ok || bad "--help"
 
 # bad input: exit 2, one line, and before loading (the model path does not exist)

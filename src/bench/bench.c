@@ -358,6 +358,7 @@ static void describe(const ob_model *m, const ob_bench_params *p, ob_bench_resul
     snprintf(r->simd, sizeof r->simd, "%s", ob_simd_name(ob_cpu_simd()));
     r->model_size = ob_model_weight_bytes(m);
     r->model_huge_bytes = ob_model_huge_bytes(m);
+    r->model_x16 = ob_model_x16_matrices(m);
     r->model_disk_bytes = ob_path_bytes(p->model_path);
     r->model_n_params = ob_model_n_params(m);
     r->bytes_per_token = ob_model_bytes_per_token(m);

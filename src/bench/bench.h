@@ -130,6 +130,8 @@ typedef struct ob_bench_result {
                                   what llama-bench calls model_size              */
     int64_t model_huge_bytes;  /* of model_size's memory, bytes on 2 MiB pages
                                 * (ob_model_huge_bytes); -1 unknown       */
+    int model_x16;             /* matrices in the x16 inference layout
+                                * (ob_model_x16_matrices)                  */
     int64_t model_disk_bytes;  /* bytes of the model's files on disk (a folder:
                                   its regular files); -1 when unknown            */
     int64_t model_n_params;

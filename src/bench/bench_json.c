@@ -81,6 +81,7 @@ static void put_optibench(json_t *o, const ob_bench_result *r, const ob_bench_ro
     put(o, "read_bw_share_pct", jnum(w->bw_share_pct), bad);
     put(o, "model_disk_bytes", jcount(r->model_disk_bytes), bad);
     put(o, "model_huge_page_bytes", jcount(r->model_huge_bytes), bad);
+    put(o, "model_x16_matrices", json_integer(r->model_x16), bad);
     put(o, "peak_rss_bytes", jcount(r->peak_rss_bytes), bad);
     put(o, "peak_rss_scope", json_string(r->peak_rss_tests_only ? "tests" : "process"), bad);
     put(o, "temp_c", jnum(r->temp_c), bad);

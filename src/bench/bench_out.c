@@ -54,6 +54,7 @@ static void md_summary(ob_sbuf *b, const ob_bench_result *r) {
         bytes(b, r->model_huge_bytes);
         ob_sbuf_puts(b, " of it on 2 MiB pages)");
     }
+    if (r->model_x16) ob_sbuf_printf(b, ", %d matrices in the x16 layout", r->model_x16);
     ob_sbuf_puts(b, ", ");
     bytes(b, r->model_disk_bytes);
     ob_sbuf_printf(b, " on disk, %.2f M parameters\n", (double)r->model_n_params / 1e6);

@@ -49,3 +49,12 @@ int ob_model_pack_x16(ob_model *m, ob_pool *pool, int *n_packed, ob_err *err) {
     if (n_packed) *n_packed = n;
     return rc;
 }
+
+int ob_model_x16_matrices(const ob_model *m) {
+    int n = m->lm_head.x16;
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const ob_layer *L = &m->layers[l];
+        n += L->wq.x16 + L->wk.x16 + L->wv.x16 + L->wo.x16 + L->w_gate.x16 + L->w_up.x16 + L->w_down.x16;
+    }
+    return n;
+}
