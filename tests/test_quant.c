@@ -203,14 +203,6 @@ typedef struct {
     double nmse, maxdiff;
 } err_t;
 
-static void err_acc(const float *a, const float *b, int64_t n, double *num, double *den, double *maxd) {
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)a[i] - b[i];
-        *num += d * d;
-        *den += (double)b[i] * b[i];
-        if (!(fabs(d) <= *maxd)) *maxd = fabs(d);
-    }
-}
 
 /* activations of n tokens in the form fmt's kernels take; free() it */
 static void *make_acts(const ob_format_ops *ops, const float *X, int64_t n, int64_t cols) {
@@ -383,22 +375,6 @@ static void test_linear_split(void) {
 /* ------------------------------------------------- 5. end to end KLD */
 
 /* mean over positions of KL(softmax(a) || softmax(b)), rows of V */
-static double mean_kld(const float *a, const float *b, int n, int V) {
-    double total = 0;
-    for (int i = 0; i < n; i++) {
-        const float *la = a + (size_t)i * V, *lb = b + (size_t)i * V;
-        double ma = la[0], mb = lb[0], sa = 0, sb = 0, kl = 0;
-        for (int v = 1; v < V; v++) ma = fmax(ma, la[v]), mb = fmax(mb, lb[v]);
-        for (int v = 0; v < V; v++) sa += exp(la[v] - ma), sb += exp(lb[v] - mb);
-        double lza = ma + log(sa), lzb = mb + log(sb);
-        for (int v = 0; v < V; v++) {
-            double lpa = la[v] - lza, lpb = lb[v] - lzb;
-            kl += exp(lpa) * (lpa - lpb);
-        }
-        total += kl;
-    }
-    return total / n;
-}
 
 typedef struct {
     const char *fmt;

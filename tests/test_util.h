@@ -36,4 +36,34 @@ static inline int write_raw(const char *dir, const char *name, const void *p, si
     return fclose(f) || w != n ? -1 : 0;
 }
 
+/* Adds the squared differences of a[0..n) from the reference b to *num,
+ * b's squares to *den (nmse = num / den, as ggml's test-backend-ops), and
+ * keeps the largest |a - b| in *maxd (a NaN makes it NaN). */
+static inline void err_acc(const float *a, const float *b, int64_t n, double *num, double *den, double *maxd) {
+    for (int64_t i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        *num += d * d;
+        *den += (double)b[i] * b[i];
+        if (!(fabs(d) <= *maxd)) *maxd = fabs(d);
+    }
+}
+
+/* Mean over n positions of KL(softmax(a) || softmax(b)), V logits each. */
+static inline double mean_kld(const float *a, const float *b, int n, int V) {
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const float *la = a + (size_t)i * V, *lb = b + (size_t)i * V;
+        double ma = la[0], mb = lb[0], sa = 0, sb = 0, kl = 0;
+        for (int v = 1; v < V; v++) ma = fmax(ma, la[v]), mb = fmax(mb, lb[v]);
+        for (int v = 0; v < V; v++) sa += exp(la[v] - ma), sb += exp(lb[v] - mb);
+        double lza = ma + log(sa), lzb = mb + log(sb);
+        for (int v = 0; v < V; v++) {
+            double lpa = la[v] - lza, lpb = lb[v] - lzb;
+            kl += exp(lpa) * (lpa - lpb);
+        }
+        total += kl;
+    }
+    return total / n;
+}
+
 #endif

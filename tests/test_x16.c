@@ -201,14 +201,6 @@ typedef struct {
     double nmse, maxd;
 } err_t;
 
-static void err_acc(const float *a, const float *b, int64_t n, double *num, double *den, double *maxd) {
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)a[i] - b[i];
-        *num += d * d;
-        *den += (double)b[i] * b[i];
-        if (!(fabs(d) <= *maxd)) *maxd = fabs(d);
-    }
-}
 
 static void *acts_of(const ob_format_ops *o, const float *X, int64_t n, int64_t cols) {
     const size_t st = o->act_bytes(cols);
@@ -316,7 +308,6 @@ static void test_matrix(void) {
         ob_matrix R, A, B;
         ob_matrix_init(&R, f, rows, cols, keep);
         ob_matrix_init(&A, f, rows, cols, data);
-        ob_matrix_init(&B, f, rows, cols, data);
         CHECK(ob_matrix_to_x16(&A, data, p2) == 0 && A.x16 && A.data == data, "%s: in place", ob_format_name(f));
         ob_matrix_init(&B, f, rows, cols, keep);
         CHECK(ob_matrix_to_x16(&B, other, p1) == 0 && B.x16 && B.data == other, "%s: into a buffer",
@@ -361,22 +352,6 @@ static void test_matrix(void) {
 
 /* ------------------------------------------------------- 6. stories15M */
 
-/* mean over positions of KL(softmax(a) || softmax(b)) */
-static double mean_kld(const float *a, const float *b, int n, int V) {
-    double total = 0;
-    for (int t = 0; t < n; t++) {
-        const float *x = a + (size_t)t * V, *y = b + (size_t)t * V;
-        double mx = x[0], my = y[0], sx = 0, sy = 0, kl = 0;
-        for (int v = 1; v < V; v++) mx = x[v] > mx ? x[v] : mx, my = y[v] > my ? y[v] : my;
-        for (int v = 0; v < V; v++) sx += exp(x[v] - mx), sy += exp(y[v] - my);
-        for (int v = 0; v < V; v++) {
-            const double lp = x[v] - mx - log(sx), lq = y[v] - my - log(sy);
-            kl += exp(lp) * (lp - lq);
-        }
-        total += kl;
-    }
-    return total / n;
-}
 
 static int logits(const char *path, const char *fmt, int pack, ob_pool *pool, const int32_t *toks, int n,
                   float *out, int *n_packed, int *write_refused) {

@@ -126,7 +126,7 @@ size_t ob_mapfile_populate(ob_mapfile *mf, int reload) {
 }
 
 void ob_release_pages(const void *p, size_t size) {
-    const uintptr_t pg = 4096, lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + size) & ~(pg - 1);
+    const uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo = ((uintptr_t)p + pg - 1) & ~(pg - 1), hi = ((uintptr_t)p + size) & ~(pg - 1);
     if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 

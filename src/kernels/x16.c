@@ -18,14 +18,17 @@ int ob_x16_supported(ob_format f) {
     }
 }
 
-int ob_x16_pays(ob_format f) {
+/* 1 when level (at most the CPU's) runs the AVX-512 VNNI kernels */
+static int has_kernels(ob_simd level) {
 #ifdef OB_HAVE_X86
-    return ob_x16_supported(f) && ob_cpu_simd() >= OB_SIMD_AVX512 && ob_cpu_has_vnni();
+    return level >= OB_SIMD_AVX512 && ob_cpu_has_vnni();
 #else
-    (void)f;
+    (void)level;
     return 0;
 #endif
 }
+
+int ob_x16_pays(ob_format f) { return ob_x16_supported(f) && has_kernels(ob_cpu_simd()); }
 
 /* ------------------------------------------------------------- layout */
 
@@ -48,8 +51,8 @@ static int aos_of(ob_format f, aos_shape *s) {
     }
 }
 
-/* bytes of the header region (row layout and x16 alike) */
-static size_t hdr_bytes(ob_format f, int64_t cols) {
+/* the header region is the same size in the row layout and x16 */
+size_t ob_x16_hdr_bytes(ob_format f, int64_t cols) {
     aos_shape s;
     if (aos_of(f, &s)) return s.fs * (size_t)s.nf * (size_t)(cols / OB_QK);
     const int64_t nb64 = ob_ceil_div(cols, 64);
@@ -62,7 +65,7 @@ static size_t hdr_bytes(ob_format f, int64_t cols) {
 static size_t canon_codes_at(ob_format f, int64_t cols, int64_t b) {
     aos_shape s;
     if (aos_of(f, &s)) return s.blk * (size_t)b + s.fs * (size_t)s.nf;
-    return hdr_bytes(f, cols) + (size_t)b * (is_8bit(f) ? 32 : 16);
+    return ob_x16_hdr_bytes(f, cols) + (size_t)b * (is_8bit(f) ? 32 : 16);
 }
 
 /* lanes of group g of a row of nb blocks */
@@ -99,7 +102,7 @@ static void move_codes(int eight, int64_t nb, int64_t b, uint8_t *canon, uint8_t
 
 static void convert_row(ob_format f, int64_t cols, uint8_t *canon, uint8_t *x, int to_x16) {
     const int64_t nb = cols / OB_QK;
-    const size_t hb = hdr_bytes(f, cols);
+    const size_t hb = ob_x16_hdr_bytes(f, cols);
     aos_shape s;
     if (aos_of(f, &s)) {
         for (int64_t b = 0; b < nb; b++)
@@ -303,10 +306,7 @@ const ob_format_ops *ob_format_get_x16(ob_format f, ob_simd level) {
     const ob_format_ops *t = x16_table(f);
     if (!t) return NULL;
     if (level > ob_cpu_simd_max()) level = ob_cpu_simd_max();
-#ifdef OB_HAVE_X86
-    if (level >= OB_SIMD_AVX512 && ob_cpu_has_vnni()) return &t[OB_SIMD_AVX512];
-#endif
-    return &t[OB_SIMD_SCALAR];
+    return &t[has_kernels(level) ? OB_SIMD_AVX512 : OB_SIMD_SCALAR];
 }
 
 /* ------------------------------------------------------- conversion */

@@ -59,6 +59,9 @@ int ob_x16_supported(ob_format fmt);
  * this CPU has the AVX-512 VNNI kernels. */
 int ob_x16_pays(ob_format fmt);
 
+/* Bytes of the header region of a row of cols weights (above). */
+size_t ob_x16_hdr_bytes(ob_format fmt, int64_t cols);
+
 /* One row of cols weights between the row layout and x16 (src and dst
  * distinct, row_bytes of fmt each). */
 void ob_x16_pack_row(ob_format fmt, int64_t cols, const void *src, void *dst);
@@ -67,8 +70,6 @@ void ob_x16_unpack_row(ob_format fmt, int64_t cols, const void *src, void *dst);
 /* Token activations in the x16 form (above). */
 size_t ob_x16_act_bytes(int64_t cols);
 void ob_x16_quantize_act(const float *x, int64_t cols, void *out);
-/* The same bytes, with the AVX-512 block quantizer. */
-void ob_x16_quantize_act_avx512(const float *x, int64_t cols, void *out);
 /* Back to cols / 32 ob_blk_q8a blocks. */
 void ob_x16_act_unpack(const void *act, int64_t cols, ob_blk_q8a *out);
 
@@ -85,6 +86,8 @@ const ob_format_ops *ob_format_get_x16(ob_format fmt, ob_simd level);
 int ob_matrix_to_x16(ob_matrix *m, void *dst, ob_pool *pool);
 
 #ifdef OB_HAVE_X86
+/* ob_x16_quantize_act's bytes, with the AVX-512 block quantizer. */
+void ob_x16_quantize_act_avx512(const float *x, int64_t cols, void *out);
 void ob_x16_matvec_avx512(const ob_matrix *W, const void *x, float *y, int64_t r0, int64_t r1);
 void ob_x16_matmul_avx512(const ob_matrix *W, const void *X, int64_t n, float *Y, int64_t ldy, int64_t r0,
                           int64_t r1);

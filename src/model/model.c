@@ -1,6 +1,7 @@
 /* model.c - model lifetime, storage and description. */
 #include "model/model.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,11 @@ ob_load_params ob_load_default_params(void) {
 
 ob_model *ob_model_new(void) { return calloc(1, sizeof(ob_model)); }
 
+/* bytes before an owned buffer's data (64-byte aligned) */
+static size_t buf_hdr(void) { return (sizeof(ob_buf) + 63) & ~(size_t)63; }
+
 void *ob_model_alloc(ob_model *m, size_t size) {
-    size_t hdr = (sizeof(ob_buf) + 63) & ~(size_t)63;
+    size_t hdr = buf_hdr();
     ob_buf *b = ob_alloc_huge(hdr + size);
     if (!b) return NULL;
     b->next = m->bufs;
@@ -26,6 +30,14 @@ void *ob_model_alloc(ob_model *m, size_t size) {
     void *p = (char *)b + hdr;
     memset(p, 0, size);
     return p;
+}
+
+int ob_model_owns(const ob_model *m, const void *p, size_t size) {
+    for (const ob_buf *b = m->bufs; b; b = b->next) {
+        const uintptr_t lo = (uintptr_t)b + buf_hdr(), hi = lo + b->size;
+        if ((uintptr_t)p >= lo && (uintptr_t)p + size <= hi) return 1;
+    }
+    return 0;
 }
 
 void ob_model_free(ob_model *m) {

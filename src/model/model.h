@@ -57,6 +57,8 @@ int ob_model_check_finite(const ob_model *m, ob_err *err);
 
 /* Allocates size bytes (64-byte aligned, zeroed) owned by the model. */
 void *ob_model_alloc(ob_model *m, size_t size);
+/* 1 when [p, p + size) lies inside one buffer from ob_model_alloc. */
+int ob_model_owns(const ob_model *m, const void *p, size_t size);
 /* Allocates an empty model (all fields zero); free with ob_model_free. */
 ob_model *ob_model_new(void);
 /* Checks shapes of every layer against cfg; errors name `what`. */

@@ -5,21 +5,11 @@
 #include "kernels/x16.h"
 #include "model/model.h"
 
-/* 1 when [p, p + size) lies in one of the model's own buffers */
-static int owned(const ob_model *m, const void *p, size_t size) {
-    const size_t hdr = (sizeof(ob_buf) + 63) & ~(size_t)63; /* as ob_model_alloc */
-    for (const ob_buf *b = m->bufs; b; b = b->next) {
-        const uintptr_t lo = (uintptr_t)b + hdr, hi = lo + b->size;
-        if ((uintptr_t)p >= lo && (uintptr_t)p + size <= hi) return 1;
-    }
-    return 0;
-}
-
 static int pack_one(ob_model *m, ob_matrix *w, ob_pool *pool, int *n, ob_err *err) {
     if (!w->data || w->x16 || !ob_x16_pays(w->format)) return 0;
     const size_t bytes = ob_matrix_bytes(w);
     const void *old = w->data;
-    if (owned(m, old, bytes)) {
+    if (ob_model_owns(m, old, bytes)) {
         if (ob_matrix_to_x16(w, (void *)(uintptr_t)old, pool)) /* the model's own buffer: writable */
             return ob_fail(err, OB_ENOMEM, "x16 layout: out of memory");
     } else {

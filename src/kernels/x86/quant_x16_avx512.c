@@ -56,18 +56,11 @@ INLINE void mat_open(int kind, const ob_matrix *W, mat_info *mi) {
     const int64_t cols = W->cols;
     mi->nb = cols / OB_QK;
     mi->nb64 = ob_ceil_div(cols, 64);
+    mi->hdr_bytes = ob_x16_hdr_bytes(W->format, cols);
     mi->gshift = 0;
-    switch (kind) {
-    case K_Q8_0: case K_Q4_0: mi->hdr_bytes = (size_t)mi->nb * 2; break;
-    case K_Q4_1: mi->hdr_bytes = (size_t)mi->nb * 4; break;
-    case K_MXFP4: mi->hdr_bytes = (size_t)mi->nb; break;
-    case K_NF4: mi->hdr_bytes = (size_t)mi->nb64 * 4; break;
-    case K_NF4DQ: mi->hdr_bytes = ob_nf4dq_hdr_bytes(mi->nb64); break;
-    default: {
+    if (k_zero(kind)) {
         const int64_t G = ob_qgroup_size(W->format, cols);
         mi->gshift = G == 32 ? 0 : G == 64 ? 1 : G == 128 ? 2 : 62; /* per row: one group */
-        mi->hdr_bytes = (size_t)ob_ceil_div(cols, G) * sizeof(ob_qgroup_hdr);
-    }
     }
     if (kind == K_MXFP4)
         mi->lut = _mm512_broadcast_i32x4(_mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
